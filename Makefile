@@ -1,0 +1,71 @@
+# Entry points for people and CI. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= .venv
+# Extra arguments for ansible-playbook, e.g. make site ARGS="--tags base"
+ARGS ?=
+# Molecule scenarios `make molecule` runs (default: all of them).
+SCENARIOS ?= --all
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+LINK := .ansible/collections/ansible_collections/bestshot/devenv
+
+.PHONY: help setup setup-dev site teardown purge standins lint molecule test build clean
+
+help:
+	@echo "make site       set up .venv, then provision this workstation (ARGS='--tags base' for one phase)"
+	@echo "make standins   build the stand-in images (only for machines that cannot pull images)"
+	@echo "make teardown   stop the stack, data kept (ARGS='--tags base' for one phase)"
+	@echo "make purge      remove the stack: containers, volumes, secrets, env blocks"
+	@echo "make test       set up the test tools, lint, then run every Molecule scenario"
+	@echo "make build      build the collection tarball"
+
+$(VENV)/.run-deps: requirements.txt
+	@python=$$(scripts/find-python); echo "Using $$python ($$($$python --version))"; \
+	  [[ -x $(VENV)/bin/python ]] || $$python -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: $(VENV)/.run-deps requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Playbooks in this checkout use FQCNs (bestshot.devenv.postgres): link the checkout as that collection.
+$(LINK):
+	mkdir -p $(dir $(LINK))
+	ln -sfn ../../../.. $(LINK)
+
+setup: $(VENV)/.run-deps $(LINK)
+
+setup-dev: $(VENV)/.dev-deps $(LINK)
+
+site: setup
+	ansible-playbook site.yml $(ARGS)
+
+teardown: setup
+	ansible-playbook playbooks/teardown.yml $(ARGS)
+
+purge: setup
+	ansible-playbook playbooks/teardown.yml -e devenv_teardown=purge $(ARGS)
+
+standins: setup
+	ansible-playbook tests/standins/build.yml $(ARGS)
+
+lint: setup-dev
+	python scripts/check-argument-specs
+	ansible-lint --profile production
+	antsibull-changelog lint
+
+molecule: setup-dev
+	rm -rf .cache/junit
+	molecule test $(SCENARIOS)
+
+test: lint molecule
+	python scripts/test-summary .cache/junit
+
+build: setup
+	ansible-galaxy collection build --force
+
+clean:
+	rm -rf $(VENV) .ansible .cache bestshot-devenv-*.tar.gz

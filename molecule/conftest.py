@@ -1,0 +1,97 @@
+"""Helpers shared by every scenario's testinfra tests (pytest loads this file for molecule/*/tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT = "bestshot"  # devenv_project in the scenarios
+LABEL = "dev.bestshot.devenv.project"
+
+
+def state_dir(project: str = PROJECT) -> Path:
+    """devenv_home for a project on this machine (the role default)."""
+    return Path.home() / ".config" / f"{project}-devenv"
+
+
+def read_env_file(path: Path | None = None) -> dict[str, str]:
+    """The app's env file as a dict (KEY=value lines; markers and comments skipped)."""
+    path = path or state_dir() / "devenv.env"
+    values = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key] = value
+    return values
+
+
+def run_playbook(*args: str, inventory: str | None = None, expect_rc: int | None = 0) -> subprocess.CompletedProcess:
+    """Runs ansible-playbook from the checkout, as a user would, against the scenario's inventory.
+
+    Returns the finished process; its ``output`` attribute holds stdout and stderr together.
+    """
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".ansible" / "collections"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+    )
+    inventory = inventory or os.environ.get("MOLECULE_INVENTORY_FILE") or str(REPO / "inventory" / "hosts.yml")
+    executable = Path(sys.executable).parent / "ansible-playbook"
+    cmd = [str(executable), "-i", inventory, *args]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+    proc.output = proc.stdout + proc.stderr
+    if expect_rc is not None and proc.returncode != expect_rc:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}, expected {expect_rc}:\n{proc.output[-6000:]}")
+    return proc
+
+
+def recap(output: str) -> dict[str, int]:
+    """The PLAY RECAP counters of the last host line, e.g. {'ok': 12, 'changed': 0, 'failed': 0, ...}."""
+    lines = [line for line in output.splitlines() if re.search(r"\bok=\d+\s+changed=\d+", line)]
+    assert lines, f"no PLAY RECAP in output:\n{output[-3000:]}"
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", lines[-1])}
+
+
+def docker(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+
+
+def inspect(name: str) -> dict | None:
+    """`docker inspect` of a container, volume or network, or None when it does not exist."""
+    proc = docker("inspect", name)
+    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
+
+
+def labelled(project: str) -> dict[str, list[str]]:
+    """Names of every container, volume and network labelled with the given devenv_project."""
+    found = {}
+    for kind, fmt in (("container", "{{.Names}}"), ("volume", "{{.Name}}"), ("network", "{{.Name}}")):
+        listing = ["ps", "-a"] if kind == "container" else [kind, "ls"]
+        proc = docker(*listing, "--filter", f"label={LABEL}={project}", "--format", fmt)
+        found[kind] = proc.stdout.split()
+    return found
+
+
+@pytest.fixture
+def fresh_project(tmp_path):
+    """Settings of a project that does not exist on this machine yet: a stand-in for a fresh machine.
+
+    Yields the extra vars (project name, state directory, ports); everything left behind is purged afterwards.
+    """
+    project = f"fresh-{uuid.uuid4().hex[:8]}"
+    home = tmp_path / "state"
+    extra = {"devenv_project": project, "devenv_home": str(home), "postgres_port": 55432}
+    yield {"project": project, "home": home, "extra_vars": extra}
+    run_playbook("playbooks/teardown.yml", "-e", json.dumps({**extra, "devenv_teardown": "purge"}), expect_rc=None)
+    shutil.rmtree(home, ignore_errors=True)

@@ -1,0 +1,165 @@
+"""The base phase as a user relies on it: a reachable, private, persistent PostgreSQL with the app's credentials.
+
+Tests run in file order; the last one purges the phase.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+
+from conftest import inspect, labelled, read_env_file, recap, run_playbook, state_dir
+
+CONTAINER = "bestshot-postgres"
+VOLUME = "bestshot-postgres-data"
+
+
+def connect(**overrides):
+    return psycopg.connect(read_env_file()["DATABASE_URL"], connect_timeout=10, autocommit=True, **overrides)
+
+
+def test_container_is_running_and_healthy():
+    state = inspect(CONTAINER)["State"]
+    assert state["Running"] is True
+    assert state["Health"]["Status"] == "healthy"
+
+
+def test_port_is_published_on_loopback_only(host):
+    bindings = inspect(CONTAINER)["HostConfig"]["PortBindings"]
+    assert bindings == {"5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5432"}]}
+    assert host.socket("tcp://127.0.0.1:5432").is_listening
+    assert not host.socket("tcp://0.0.0.0:5432").is_listening
+
+
+def test_app_role_logs_in_with_the_env_file_password_and_creates_a_table():
+    env = read_env_file()
+    assert env["DATABASE_URL"].startswith("postgresql://bestshot:")
+    assert env["DATABASE_URL"].endswith("@127.0.0.1:5432/bestshot")
+    assert env["PGUSER"] == "bestshot" and env["PGDATABASE"] == "bestshot"
+    with connect() as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text NOT NULL)")
+        conn.execute("INSERT INTO notes (body) VALUES ('hello')")
+        assert conn.execute("SELECT count(*) FROM notes WHERE body = 'hello'").fetchone()[0] >= 1
+        assert conn.execute("SELECT current_user, current_database()").fetchone() == ("bestshot", "bestshot")
+
+
+def test_wrong_password_is_refused():
+    env = read_env_file()
+    url = env["DATABASE_URL"].replace(env["PGPASSWORD"], "not-the-password")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(url, connect_timeout=10)
+
+
+def test_env_file_and_secrets_are_private(host):
+    home = state_dir()
+    assert host.file(str(home / "devenv.env")).mode == 0o600
+    assert host.file(str(home / "secrets")).mode == 0o700
+    for name in ("postgres-superuser-password", "postgres-app-password"):
+        secret = host.file(str(home / "secrets" / name))
+        assert secret.mode == 0o600
+        assert len(secret.content_string.strip()) >= 32
+
+
+def test_superuser_password_is_not_in_the_container_environment():
+    superuser_password = (state_dir() / "secrets" / "postgres-superuser-password").read_text().strip()
+    assert superuser_password not in json.dumps(inspect(CONTAINER)["Config"]["Env"])
+
+
+def test_configured_extensions_exist_in_the_app_database():
+    with connect() as conn:
+        names = {row[0] for row in conn.execute("SELECT extname FROM pg_extension")}
+    assert {"pgcrypto", "citext"} <= names
+
+
+def test_configured_server_setting_is_applied():
+    with connect() as conn:
+        assert conn.execute("SHOW log_min_duration_statement").fetchone()[0] == "1s"
+
+
+def test_check_mode_on_a_provisioned_machine_reports_no_change():
+    proc = run_playbook("site.yml", "--tags", "base", "--check")
+    assert recap(proc.output)["changed"] == 0, proc.output[-4000:]
+
+
+def test_check_mode_on_a_fresh_machine_succeeds_and_creates_nothing(fresh_project):
+    proc = run_playbook("site.yml", "--tags", "base", "--check", "-e", json.dumps(fresh_project["extra_vars"]))
+    assert recap(proc.output)["changed"] > 0  # it reports what a real run would do ...
+    assert labelled(fresh_project["project"]) == {"container": [], "volume": [], "network": []}
+    assert not fresh_project["home"].exists()  # ... and did none of it
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("postgres_port", "notaport", "postgres_port"),
+        ("postgres_port", 70000, "postgres_port must be a port number from 1 to 65535"),
+        ("postgres_app_database", "Bad-Name", "postgres_app_database must be a PostgreSQL identifier"),
+        ("postgres_settings", {"max_connections": [1, 2]}, "postgres_settings must map"),
+        ("devenv_bind_address", "localhost", "devenv_bind_address must be an IPv4 address"),
+        ("devenv_project", "Bad Project", "devenv_project must be"),
+    ],
+)
+def test_bad_input_fails_naming_the_variable_before_anything_is_created(fresh_project, variable, value, expected):
+    extra = {**fresh_project["extra_vars"], variable: value}
+    proc = run_playbook("site.yml", "--tags", "base", "-e", json.dumps(extra), expect_rc=2)
+    assert expected in proc.output
+    project = extra["devenv_project"]
+    assert labelled(project) == {"container": [], "volume": [], "network": []}
+    assert not fresh_project["home"].exists()
+
+
+def test_passwords_never_appear_in_the_output_of_a_whole_lifecycle(fresh_project):
+    extra = json.dumps(fresh_project["extra_vars"])
+    outputs = [
+        run_playbook("site.yml", "--tags", "base", "-v", "--diff", "-e", extra).output,  # generates the secrets
+        run_playbook("site.yml", "--tags", "base", "-v", "--diff", "-e", extra).output,  # reads them back
+        run_playbook("site.yml", "--tags", "base", "-v", "--check", "--diff", "-e", extra).output,
+    ]
+    secrets_dir = fresh_project["home"] / "secrets"
+    secrets = [(secrets_dir / name).read_text().strip() for name in ("postgres-superuser-password", "postgres-app-password")]
+    outputs.append(run_playbook("playbooks/teardown.yml", "-v", "-e", extra, "-e", "devenv_teardown=purge").output)
+    assert all(len(secret) >= 32 for secret in secrets)
+    for output in outputs:
+        for secret in secrets:
+            assert secret not in output
+
+
+def test_a_row_survives_a_changed_setting_that_recreates_the_container():
+    marker = f"recreate-{uuid.uuid4().hex}"
+    with connect() as conn:
+        conn.execute("INSERT INTO notes (body) VALUES (%s)", (marker,))
+    before = inspect(CONTAINER)["Id"]
+    changed = {"postgres_settings": {"log_min_duration_statement": 1000, "max_connections": 42}}
+    run_playbook("site.yml", "--tags", "base", "-e", json.dumps(changed))
+    assert inspect(CONTAINER)["Id"] != before
+    with connect() as conn:
+        assert conn.execute("SHOW max_connections").fetchone()[0] == "42"
+        assert conn.execute("SELECT count(*) FROM notes WHERE body = %s", (marker,)).fetchone()[0] == 1
+    run_playbook("site.yml", "--tags", "base")  # back to the scenario's settings
+    with connect() as conn:
+        assert conn.execute("SHOW max_connections").fetchone()[0] == "100"
+
+
+def test_a_row_survives_teardown_stop_and_a_new_site_run():
+    marker = f"stop-{uuid.uuid4().hex}"
+    with connect() as conn:
+        conn.execute("INSERT INTO notes (body) VALUES (%s)", (marker,))
+    run_playbook("playbooks/teardown.yml", "--tags", "base")
+    assert inspect(CONTAINER)["State"]["Running"] is False
+    assert inspect(VOLUME) is not None
+    run_playbook("site.yml", "--tags", "base")
+    assert inspect(CONTAINER)["State"]["Health"]["Status"] == "healthy"
+    with connect() as conn:
+        assert conn.execute("SELECT count(*) FROM notes WHERE body = %s", (marker,)).fetchone()[0] == 1
+
+
+def test_purge_removes_container_volume_secrets_and_env_block():
+    run_playbook("playbooks/teardown.yml", "--tags", "base", "-e", "devenv_teardown=purge")
+    assert inspect(CONTAINER) is None
+    assert inspect(VOLUME) is None
+    assert not (state_dir() / "secrets" / "postgres-app-password").exists()
+    assert "DATABASE_URL" not in read_env_file()
+    assert labelled("bestshot") == {"container": [], "volume": [], "network": []}
