@@ -10,14 +10,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LINK := .ansible/collections/ansible_collections/bestshot/devenv
 
-.PHONY: help setup setup-dev site teardown purge standins lint molecule test build clean
+.PHONY: help setup setup-dev site teardown purge standins lint sanity units molecule test build clean
 
 help:
 	@echo "make site       set up .venv, then provision this workstation (ARGS='--tags base' for one phase)"
 	@echo "make standins   build the stand-in images (only for machines that cannot pull images)"
 	@echo "make teardown   stop the stack, data kept (ARGS='--tags base' for one phase)"
 	@echo "make purge      remove the stack: containers, volumes, secrets, env blocks"
-	@echo "make test       set up the test tools, lint, then run every Molecule scenario"
+	@echo "make test       set up the test tools, lint, sanity, unit tests, then every Molecule scenario"
 	@echo "make build      build the collection tarball"
 
 $(VENV)/.run-deps: requirements.txt
@@ -57,11 +57,20 @@ lint: setup-dev
 	ansible-lint --profile production
 	antsibull-changelog lint
 
+# ansible-test sanity on the modules (no ignore list).
+sanity: setup-dev
+	scripts/sanity
+
+units: setup-dev
+	python -m pytest -q -p no:cacheprovider tests/unit --junit-xml=.cache/junit/units.xml
+
 molecule: setup-dev
-	rm -rf .cache/junit
 	molecule test $(SCENARIOS)
 
-test: lint molecule
+# Everything CI runs; closes with one line adding up every test: "summary: N passed, N failed".
+test: lint sanity
+	rm -rf .cache/junit
+	$(MAKE) units molecule
 	python scripts/test-summary .cache/junit
 
 build: setup

@@ -34,18 +34,25 @@ def read_env_file(path: Path | None = None) -> dict[str, str]:
     return values
 
 
-def run_playbook(*args: str, inventory: str | None = None, expect_rc: int | None = 0) -> subprocess.CompletedProcess:
-    """Runs ansible-playbook from the checkout, as a user would, against the scenario's inventory.
-
-    Returns the finished process; its ``output`` attribute holds stdout and stderr together.
-    """
+def ansible_env(**settings: str) -> dict[str, str]:
+    """The environment for ansible commands run from the checkout (its ansible.cfg and collection link)."""
     env = dict(os.environ)
     env.update(
         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
         ANSIBLE_COLLECTIONS_PATH=str(REPO / ".ansible" / "collections"),
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORCE_COLOR="0",
+        **settings,
     )
+    return env
+
+
+def run_playbook(*args: str, inventory: str | None = None, expect_rc: int | None = 0) -> subprocess.CompletedProcess:
+    """Runs ansible-playbook from the checkout, as a user would, against the scenario's inventory.
+
+    Returns the finished process; its ``output`` attribute holds stdout and stderr together.
+    """
+    env = ansible_env()
     inventory = inventory or os.environ.get("MOLECULE_INVENTORY_FILE") or str(REPO / "inventory" / "hosts.yml")
     executable = Path(sys.executable).parent / "ansible-playbook"
     cmd = [str(executable), "-i", inventory, *args]
@@ -83,6 +90,21 @@ def labelled(project: str) -> dict[str, list[str]]:
     return found
 
 
+def assert_nothing_created(fresh: dict) -> None:
+    """Neither a container, volume or network of the fresh project, nor its state directory, exists."""
+    assert labelled(fresh["project"]) == {"container": [], "volume": [], "network": []}
+    assert not fresh["home"].exists()
+
+
+def run_with_bad_input(tags: str, fresh: dict, variable: str, value) -> str:
+    """Runs site.yml for the given tags with one bad variable on a fresh project; checks that it failed before
+    anything was created, and returns the output for the message checks."""
+    extra = {**fresh["extra_vars"], variable: value}
+    proc = run_playbook("site.yml", "--tags", tags, "-e", json.dumps(extra), expect_rc=2)
+    assert_nothing_created(fresh)
+    return proc.output
+
+
 @pytest.fixture
 def fresh_project(tmp_path):
     """Settings of a project that does not exist on this machine yet: a stand-in for a fresh machine.
@@ -95,3 +117,25 @@ def fresh_project(tmp_path):
     yield {"project": project, "home": home, "extra_vars": extra}
     run_playbook("playbooks/teardown.yml", "-e", json.dumps({**extra, "devenv_teardown": "purge"}), expect_rc=None)
     shutil.rmtree(home, ignore_errors=True)
+
+
+def run_module(module: str, args: dict, *options: str, expect_failure: bool = False) -> dict:
+    """Runs one module on localhost (`ansible localhost -m MODULE -a JSON`) and returns its result.
+
+    ``options`` are extra ansible flags such as ``--check`` or ``--diff``.
+    """
+    env = ansible_env(
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+    )
+    executable = Path(sys.executable).parent / "ansible"
+    cmd = [str(executable), "localhost", "-c", "local", "-m", module, "-a", json.dumps(args), *options]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    try:
+        result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError) as error:
+        raise AssertionError(f"no result from {' '.join(cmd)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}") from error
+    failed = bool(result.get("failed"))
+    assert failed == expect_failure, f"{module} {'did not fail' if expect_failure else 'failed'}: {result}"
+    return result

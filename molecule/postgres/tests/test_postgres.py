@@ -11,7 +11,16 @@ import uuid
 import psycopg
 import pytest
 
-from conftest import inspect, labelled, read_env_file, recap, run_playbook, state_dir
+from conftest import (
+    assert_nothing_created,
+    inspect,
+    labelled,
+    read_env_file,
+    recap,
+    run_playbook,
+    run_with_bad_input,
+    state_dir,
+)
 
 CONTAINER = "bestshot-postgres"
 VOLUME = "bestshot-postgres-data"
@@ -87,8 +96,7 @@ def test_check_mode_on_a_provisioned_machine_reports_no_change():
 def test_check_mode_on_a_fresh_machine_succeeds_and_creates_nothing(fresh_project):
     proc = run_playbook("site.yml", "--tags", "base", "--check", "-e", json.dumps(fresh_project["extra_vars"]))
     assert recap(proc.output)["changed"] > 0  # it reports what a real run would do ...
-    assert labelled(fresh_project["project"]) == {"container": [], "volume": [], "network": []}
-    assert not fresh_project["home"].exists()  # ... and did none of it
+    assert_nothing_created(fresh_project)  # ... and did none of it
 
 
 @pytest.mark.parametrize(
@@ -103,12 +111,7 @@ def test_check_mode_on_a_fresh_machine_succeeds_and_creates_nothing(fresh_projec
     ],
 )
 def test_bad_input_fails_naming_the_variable_before_anything_is_created(fresh_project, variable, value, expected):
-    extra = {**fresh_project["extra_vars"], variable: value}
-    proc = run_playbook("site.yml", "--tags", "base", "-e", json.dumps(extra), expect_rc=2)
-    assert expected in proc.output
-    project = extra["devenv_project"]
-    assert labelled(project) == {"container": [], "volume": [], "network": []}
-    assert not fresh_project["home"].exists()
+    assert expected in run_with_bad_input("base", fresh_project, variable, value)
 
 
 def test_passwords_never_appear_in_the_output_of_a_whole_lifecycle(fresh_project):

@@ -1,0 +1,205 @@
+"""The aws phase as a user relies on it: S3 and EventBridge Scheduler on LocalStack, configured, private,
+and back as configured after a restart. test_teardown.py (run last) purges the phase."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+
+from conftest import (
+    assert_nothing_created,
+    inspect,
+    labelled,
+    read_env_file,
+    recap,
+    run_playbook,
+    run_with_bad_input,
+)
+
+CONTAINER = "bestshot-localstack"
+VOLUME = "bestshot-localstack-data"
+ENDPOINT = "http://127.0.0.1:4566"
+
+
+def client(service: str, env: dict | None = None):
+    """A boto3 client configured only from the env file, as the app would be."""
+    env = env or read_env_file()
+    return boto3.client(
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def get_json(path: str, endpoint: str = ENDPOINT) -> dict:
+    with urllib.request.urlopen(endpoint + path, timeout=10) as answer:
+        return json.load(answer)
+
+
+def wait_ready(endpoint: str = ENDPOINT, timeout: int = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if get_json("/_localstack/init/ready", endpoint).get("completed"):
+                return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"LocalStack at {endpoint} not ready within {timeout} s")
+
+
+def test_container_runs_with_its_port_on_loopback_only(host):
+    container = inspect(CONTAINER)
+    assert container["State"]["Running"] is True
+    assert container["HostConfig"]["PortBindings"] == {"4566/tcp": [{"HostIp": "127.0.0.1", "HostPort": "4566"}]}
+    assert not host.socket("tcp://0.0.0.0:4566").is_listening
+
+
+def test_requested_services_are_available_in_the_community_release():
+    health = get_json("/_localstack/health")
+    assert health["version"] == "4.14.0"
+    assert health["services"]["s3"] in ("available", "running")
+    assert health["services"]["scheduler"] in ("available", "running")
+    assert get_json("/_localstack/init/ready")["completed"] is True
+
+
+def test_env_file_has_the_aws_block():
+    env = read_env_file()
+    assert env["AWS_ENDPOINT"] == env["AWS_ENDPOINT_URL"] == ENDPOINT
+    assert env["AWS_REGION"] == "us-east-1"
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == ("test", "test")
+    assert env["S3_BUCKET"] == env["S3_BUCKETS"] == "bestshot-dev"
+
+
+def test_s3_round_trip_with_the_env_file_settings():
+    s3, bucket = client("s3"), read_env_file()["S3_BUCKET"]
+    key = f"round-trip/{uuid.uuid4().hex}.txt"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"it works")
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"it works"
+    assert key in [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix="round-trip/")["Contents"]]
+
+
+def test_bucket_has_versioning_cors_and_the_seed_object():
+    s3 = client("s3")
+    assert s3.get_bucket_versioning(Bucket="bestshot-dev")["Status"] == "Enabled"
+    [rule] = s3.get_bucket_cors(Bucket="bestshot-dev")["CORSRules"]
+    assert rule["AllowedOrigins"] == ["http://localhost:3000"] and sorted(rule["AllowedMethods"]) == ["GET", "PUT"]
+    assert s3.get_object(Bucket="bestshot-dev", Key="seed/hello.txt")["Body"].read() == b"hello from the seed\n"
+
+
+def test_schedule_group_and_schedule_exist_as_configured():
+    scheduler = client("scheduler")
+    assert scheduler.get_schedule_group(Name="reports")["State"] == "ACTIVE"
+    schedule = scheduler.get_schedule(Name="nightly-report", GroupName="reports")
+    assert schedule["ScheduleExpression"] == "cron(0 2 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "Europe/Berlin"
+    assert schedule["State"] == "ENABLED"
+    assert schedule["Target"]["Arn"] == "arn:aws:sqs:us-east-1:000000000000:reports"
+    assert schedule["Target"]["RoleArn"] == "arn:aws:iam::000000000000:role/scheduler"
+    assert json.loads(schedule["Target"]["Input"]) == {"report": "nightly"}
+
+
+def test_check_mode_on_a_provisioned_machine_reports_no_change():
+    proc = run_playbook("site.yml", "--tags", "aws", "--check")
+    assert recap(proc.output)["changed"] == 0, proc.output[-4000:]
+
+
+def test_configured_state_is_back_after_a_docker_restart_without_ansible():
+    s3, scheduler = client("s3"), client("scheduler")
+    s3.delete_object(Bucket="bestshot-dev", Key="seed/hello.txt")
+    subprocess.run(["docker", "restart", CONTAINER], check=True, capture_output=True)
+    wait_ready()
+    assert s3.get_object(Bucket="bestshot-dev", Key="seed/hello.txt")["Body"].read() == b"hello from the seed\n"
+    assert s3.get_bucket_versioning(Bucket="bestshot-dev")["Status"] == "Enabled"
+    assert s3.get_bucket_cors(Bucket="bestshot-dev")["CORSRules"]
+    assert scheduler.get_schedule(Name="nightly-report", GroupName="reports")["ScheduleExpression"] == "cron(0 2 * * ? *)"
+
+
+def test_app_data_survives_teardown_stop_and_a_new_site_run():
+    s3, scheduler = client("s3"), client("scheduler")
+    key = f"app/{uuid.uuid4().hex}.json"
+    s3.put_object(Bucket="bestshot-dev", Key=key, Body=b'{"kept": true}', ContentType="application/json")
+    s3.create_bucket(Bucket="app-made-bucket")
+    scheduler.create_schedule(
+        Name="app-made-schedule",
+        ScheduleExpression="rate(5 minutes)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": "arn:aws:sqs:us-east-1:000000000000:app", "RoleArn": "arn:aws:iam::000000000000:role/app"},
+    )
+    run_playbook("playbooks/teardown.yml", "--tags", "aws")
+    assert inspect(CONTAINER)["State"]["Running"] is False
+    run_playbook("site.yml", "--tags", "aws")
+    stored = s3.get_object(Bucket="bestshot-dev", Key=key)
+    assert stored["Body"].read() == b'{"kept": true}' and stored["ContentType"] == "application/json"
+    assert "app-made-bucket" in [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
+    assert scheduler.get_schedule(Name="app-made-schedule")["ScheduleExpression"] == "rate(5 minutes)"
+
+
+def test_aws_phase_alone_on_a_fresh_machine_brings_up_only_localstack(fresh_project):
+    project = fresh_project["project"]
+    extra = {
+        **fresh_project["extra_vars"],
+        "localstack_port": 14566,
+        "localstack_buckets": [{"name": f"{project}-dev"}],
+        "localstack_schedule_groups": [],
+        "localstack_schedules": [],
+    }
+    run_playbook("site.yml", "--tags", "aws", "-e", json.dumps(extra))
+    assert labelled(project) == {
+        "container": [f"{project}-localstack"],
+        "volume": [f"{project}-localstack-data"],
+        "network": [f"{project}-devenv"],
+    }
+    env_text = (fresh_project["home"] / "devenv.env").read_text()
+    assert "# BEGIN localstack" in env_text and "DATABASE_URL" not in env_text and "# BEGIN postgres" not in env_text
+    env = read_env_file(fresh_project["home"] / "devenv.env")
+    assert env["S3_BUCKET"] == f"{project}-dev"
+    s3 = client("s3", env)
+    s3.put_object(Bucket=env["S3_BUCKET"], Key="alone.txt", Body=b"alone")
+    assert s3.get_object(Bucket=env["S3_BUCKET"], Key="alone.txt")["Body"].read() == b"alone"
+
+
+def test_check_mode_on_a_fresh_machine_succeeds_and_creates_nothing(fresh_project):
+    proc = run_playbook("site.yml", "--tags", "aws", "--check", "-e", json.dumps(fresh_project["extra_vars"]))
+    assert recap(proc.output)["changed"] > 0
+    assert_nothing_created(fresh_project)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("localstack_buckets", [{"name": "Bad_Bucket"}], "'Bad_Bucket' is not a valid S3 bucket name"),
+        ("localstack_services", ["s3", "not-a-service"], "localstack_services"),
+        (
+            "localstack_schedules",
+            [{"name": "x", "expression": "every 5 minutes", "target": {"arn": "a", "role_arn": "r"}}],
+            "an expression rate(<n> minutes|hours|days)",
+        ),
+        ("localstack_image", "localstack/localstack:2026.03.0", "needs localstack_auth_token"),
+        ("localstack_image", "localstack/localstack:latest", "needs localstack_auth_token"),
+        ("localstack_port", "http", "localstack_port"),
+    ],
+)
+def test_bad_input_fails_naming_the_variable_before_anything_is_created(fresh_project, variable, value, expected):
+    assert expected in run_with_bad_input("aws", fresh_project, variable, value)
+
+
+def test_auth_token_never_appears_in_the_output(fresh_project):
+    token = f"ls-{uuid.uuid4().hex}"
+    extra = json.dumps({**fresh_project["extra_vars"], "localstack_port": 14566, "localstack_auth_token": token})
+    outputs = [
+        run_playbook("site.yml", "--tags", "aws", "-v", "--diff", "-e", extra).output,
+        run_playbook("site.yml", "--tags", "aws", "-v", "--check", "--diff", "-e", extra).output,
+    ]
+    container = f"{fresh_project['project']}-localstack"
+    assert f"LOCALSTACK_AUTH_TOKEN={token}" in inspect(container)["Config"]["Env"]  # it did reach the container
+    for output in outputs:
+        assert token not in output
