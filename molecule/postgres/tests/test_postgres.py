@@ -114,6 +114,14 @@ def test_bad_input_fails_naming_the_variable_before_anything_is_created(fresh_pr
     assert expected in run_with_bad_input("base", fresh_project, variable, value)
 
 
+def test_teardown_on_a_fresh_machine_succeeds_and_changes_nothing(fresh_project):
+    for mode in ("stop", "purge"):
+        extra = {**fresh_project["extra_vars"], "devenv_teardown": mode}
+        proc = run_playbook("playbooks/teardown.yml", "-e", json.dumps(extra))
+        assert recap(proc.output)["changed"] == 0
+    assert_nothing_created(fresh_project)
+
+
 def test_passwords_never_appear_in_the_output_of_a_whole_lifecycle(fresh_project):
     extra = json.dumps(fresh_project["extra_vars"])
     outputs = [
