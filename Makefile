@@ -56,6 +56,7 @@ lint: setup-dev
 	python scripts/check-argument-specs
 	ansible-lint --profile production
 	antsibull-changelog lint
+	scripts/check-build
 
 # ansible-test sanity on the modules (no ignore list).
 sanity: setup-dev
