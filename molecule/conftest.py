@@ -115,7 +115,8 @@ def fresh_project(tmp_path):
     home = tmp_path / "state"
     extra = {"devenv_project": project, "devenv_home": str(home), "postgres_port": 55432}
     yield {"project": project, "home": home, "extra_vars": extra}
-    run_playbook("playbooks/teardown.yml", "-e", json.dumps({**extra, "devenv_teardown": "purge"}), expect_rc=None)
+    if any(labelled(project).values()) or home.exists():  # a bad-input test leaves nothing to purge
+        run_playbook("playbooks/teardown.yml", "-e", json.dumps({**extra, "devenv_teardown": "purge"}), expect_rc=None)
     shutil.rmtree(home, ignore_errors=True)
 
 
