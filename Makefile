@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LINK := .ansible/collections/ansible_collections/bestshot/devenv
 
-.PHONY: help setup setup-dev site teardown purge standins lint sanity units molecule test build clean
+.PHONY: help setup setup-dev site teardown purge standins browser lint sanity units molecule test build clean
 
 help:
 	@echo "make site       set up .venv, then provision this workstation (ARGS='--tags base' for one phase)"
@@ -65,7 +65,14 @@ sanity: setup-dev
 units: setup-dev
 	python -m pytest -q -p no:cacheprovider tests/unit --junit-xml=.cache/junit/units.xml
 
-molecule: setup-dev
+# The tests drive a real browser: Debian's chromium and its driver (installed when missing; needs root or sudo).
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+molecule: setup-dev browser
 	molecule test $(SCENARIOS)
 
 # Everything CI runs; closes with one line adding up every test: "summary: N passed, N failed".

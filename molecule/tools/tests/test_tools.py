@@ -1,0 +1,232 @@
+"""The tools phase as a developer meets it in the browser: Swagger UI renders the team's spec, pgAdmin opens with the
+workstation's PostgreSQL registered and connectable without a password. test_teardown.py (run last) purges it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+import yaml
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import assert_nothing_created, inspect, labelled, recap, run_playbook, run_with_bad_input, state_dir
+
+PGADMIN, SWAGGER = "bestshot-pgadmin", "bestshot-swagger-ui"
+PGADMIN_URL, SWAGGER_URL = "http://127.0.0.1:5050", "http://127.0.0.1:8080"
+SERVER_NAME = "bestshot PostgreSQL"
+SPEC = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "openapi.yaml"
+ORIGINAL_SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium from Debian, driven through its own chromedriver (nothing is downloaded)."""
+    profile = tempfile.mkdtemp(prefix="devenv-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1400,1000", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def rendered_operations(driver) -> set[tuple[str, str]]:
+    """(METHOD, path) of every operation Swagger UI shows on the page."""
+    driver.get(SWAGGER_URL)
+    WebDriverWait(driver, 60).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".opblock .opblock-summary-method"))
+    )
+    operations = set()
+    for block in driver.find_elements(By.CSS_SELECTOR, ".opblock"):
+        method = block.find_element(By.CSS_SELECTOR, ".opblock-summary-method").text.strip()
+        path = block.find_element(By.CSS_SELECTOR, ".opblock-summary-path").get_attribute("data-path")
+        operations.add((method, path))
+    return operations
+
+
+def spec_operations(spec: dict) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+
+
+def pgadmin_session():
+    """An HTTP session with pgAdmin as its desktop-mode user, with the CSRF token its API wants."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    opener.open(f"{PGADMIN_URL}/browser/", timeout=30).read()  # the session cookie
+    script = opener.open(f"{PGADMIN_URL}/browser/js/utils.js", timeout=30).read().decode()
+    token = re.search(r"pgAdmin\['csrf_token'\] = '([^']+)'", script).group(1)
+
+    def call(path: str, data: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            f"{PGADMIN_URL}{path}",
+            data=None if data is None else json.dumps(data).encode(),
+            headers={"X-pgA-CSRFToken": token, "Content-Type": "application/json"},
+            method="GET" if data is None else "POST",
+        )
+        with opener.open(request, timeout=60) as answer:
+            return json.load(answer)
+
+    return call
+
+
+def registered_server(call) -> tuple[str, str]:
+    """(group id, server id) of the workstation's server in pgAdmin."""
+    groups = call("/browser/server_group/nodes/")["data"]
+    [group] = [g for g in groups if g["label"] == "devenv"]
+    listing = call(f"/browser/server/nodes/{group['_id']}")
+    servers = listing["result"] or listing["data"]  # pgAdmin 9 answers this one in "result"
+    [server] = [s for s in servers if s["label"] == SERVER_NAME]
+    return group["_id"], server["_id"]
+
+
+def test_both_tools_are_healthy_with_their_ports_on_loopback_only(host):
+    for name, ports in ((PGADMIN, {"80/tcp": "5050"}), (SWAGGER, {"8080/tcp": "8080"})):
+        container = inspect(name)
+        assert container["State"]["Health"]["Status"] == "healthy", name
+        assert container["HostConfig"]["PortBindings"] == {
+            inner: [{"HostIp": "127.0.0.1", "HostPort": outer}] for inner, outer in ports.items()
+        }
+    assert not host.socket("tcp://0.0.0.0:5050").is_listening
+    assert not host.socket("tcp://0.0.0.0:8080").is_listening
+
+
+def test_swagger_ui_renders_the_operations_of_the_spec(browser):
+    expected = spec_operations(yaml.safe_load(ORIGINAL_SPEC.read_text()))
+    assert rendered_operations(browser) == expected
+    assert "Devenv test API" in browser.find_element(By.CSS_SELECTOR, ".info .title").text
+
+
+def tree_node(driver, label: str, prefix: bool = False, timeout: int = 60):
+    """A node of pgAdmin's object explorer, by its label."""
+    test = f"starts-with(normalize-space(text()), '{label}')" if prefix else f"normalize-space(text())='{label}'"
+    return WebDriverWait(driver, timeout).until(
+        expected_conditions.element_to_be_clickable((By.XPATH, f"//span[contains(@class, 'file-name') and {test}]"))
+    )
+
+
+def test_pgadmin_opens_without_login_and_connects_the_registered_server(browser):
+    browser.get(PGADMIN_URL)
+    group = tree_node(browser, "devenv", timeout=90)
+    assert "/login" not in browser.current_url
+    ActionChains(browser).double_click(group).perform()
+    server = tree_node(browser, SERVER_NAME)
+    try:  # pgAdmin opens (and connects) the group's only server by itself
+        tree_node(browser, "Databases", prefix=True, timeout=20)
+    except TimeoutException:
+        ActionChains(browser).double_click(server).perform()
+        tree_node(browser, "Databases", prefix=True)  # only a connected server has children: no password asked
+
+
+def test_pgadmin_connects_the_server_without_a_password():
+    call = pgadmin_session()
+    group_id, server_id = registered_server(call)
+    answer = call(f"/browser/server/connect/{group_id}/{server_id}", {})
+    assert answer["success"] == 1 and answer["data"]["connected"] is True, answer
+    databases = call(f"/browser/database/nodes/{group_id}/{server_id}")["data"]
+    assert "bestshot" in [database["label"] for database in databases]
+
+
+def test_the_password_file_is_private_to_pgadmin():
+    stat = subprocess.run(["docker", "exec", PGADMIN, "stat", "-c", "%a %u", "/var/lib/pgadmin/devenv.pgpass"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert stat == ["600", "5050"]
+
+
+def test_a_changed_spec_shows_after_a_re_run(browser):
+    spec = yaml.safe_load(SPEC.read_text())
+    spec["paths"]["/orders"] = {"post": {"summary": "Place an order", "responses": {"201": {"description": "ok"}}}}
+    SPEC.write_text(yaml.safe_dump(spec))
+    try:
+        proc = run_playbook("site.yml", "--tags", "tools")
+        assert recap(proc.output)["changed"] > 0
+        assert ("POST", "/orders") in rendered_operations(browser)
+    finally:
+        shutil.copy(ORIGINAL_SPEC, SPEC)
+        run_playbook("site.yml", "--tags", "tools")
+    assert ("POST", "/orders") not in rendered_operations(browser)
+
+
+def test_check_mode_on_a_provisioned_machine_reports_no_change():
+    proc = run_playbook("site.yml", "--tags", "tools", "--check")
+    assert recap(proc.output)["changed"] == 0, proc.output[-4000:]
+
+
+def test_turning_pgadmin_off_removes_only_its_container():
+    run_playbook("site.yml", "--tags", "tools", "-e", "tools_pgadmin_enabled=false")
+    assert inspect(PGADMIN) is None
+    assert inspect("bestshot-pgadmin-data") is not None  # its settings are kept
+    assert inspect(SWAGGER)["State"]["Running"] is True
+    assert inspect("bestshot-postgres")["State"]["Running"] is True
+    run_playbook("site.yml", "--tags", "tools")
+    assert inspect(PGADMIN)["State"]["Health"]["Status"] == "healthy"
+    call = pgadmin_session()
+    registered_server(call)  # still registered once, from the kept settings
+
+
+def test_turning_swagger_ui_off_removes_only_its_container():
+    run_playbook("site.yml", "--tags", "tools", "-e", "tools_swagger_enabled=false")
+    assert inspect(SWAGGER) is None
+    assert inspect(PGADMIN)["State"]["Running"] is True
+    run_playbook("site.yml", "--tags", "tools")
+    assert inspect(SWAGGER)["State"]["Health"]["Status"] == "healthy"
+
+
+def test_tools_alone_without_postgres_start_and_say_so(fresh_project):
+    extra = {**fresh_project["extra_vars"], "tools_pgadmin_port": 15050, "tools_swagger_port": 18080}
+    proc = run_playbook("site.yml", "--tags", "tools", "-v", "--diff", "-e", json.dumps(extra))
+    project = fresh_project["project"]
+    assert sorted(labelled(project)["container"]) == [f"{project}-pgadmin", f"{project}-swagger-ui"]
+    assert f"PostgreSQL (container {project}-postgres) is not set up" in proc.output
+    with urllib.request.urlopen("http://127.0.0.1:15050/misc/ping", timeout=10) as answer:
+        assert answer.read().decode().strip('"') == "PING"
+    secret = (fresh_project["home"] / "secrets" / "tools-pgadmin-password").read_text().strip()
+    assert secret not in proc.output
+
+
+def test_check_mode_on_a_fresh_machine_succeeds_and_creates_nothing(fresh_project):
+    proc = run_playbook("site.yml", "--tags", "tools", "--check", "-e", json.dumps(fresh_project["extra_vars"]))
+    assert recap(proc.output)["changed"] > 0
+    assert_nothing_created(fresh_project)
+
+
+def test_no_password_appears_in_the_output():
+    outputs = [run_playbook("site.yml", "--tags", "base,tools", "-v", "--diff").output,
+               run_playbook("site.yml", "--tags", "base,tools", "-v", "--check", "--diff").output]
+    secrets = [(state_dir() / "secrets" / name).read_text().strip()
+               for name in ("tools-pgadmin-password", "postgres-superuser-password", "postgres-app-password")]
+    for output in outputs:
+        for secret in secrets:
+            assert secret not in output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("tools_openapi_spec", "/nonexistent/openapi.yaml", "'/nonexistent/openapi.yaml' does not exist"),
+        ("tools_openapi_spec", "openapi.yaml", "tools_openapi_spec must be the absolute path"),
+        ("tools_openapi_url", "localhost:3000/openapi.json", "tools_openapi_url must be an http(s) URL"),
+        ("tools_pgadmin_port", 70000, "tools_pgadmin_port must be a port number"),
+    ],
+)
+def test_bad_input_fails_naming_the_variable_before_anything_is_created(fresh_project, variable, value, expected):
+    assert expected in run_with_bad_input("tools", fresh_project, variable, value)
