@@ -4,20 +4,23 @@ SHELL := /bin/bash
 VENV ?= .venv
 # Extra arguments for ansible-playbook, e.g. make site ARGS="--tags base"
 ARGS ?=
-# Molecule scenarios `make molecule` runs (default: all of them).
-SCENARIOS ?= --all
+# Molecule scenarios `make molecule` runs, in lanes side by side (see scripts/molecule-lanes): scenarios in one lane
+# share the default project; the others have projects and ports of their own. One scenario: LANES=tools
+LANES ?= "postgres localstack sentry workstation" "tools default"
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LINK := .ansible/collections/ansible_collections/bestshot/devenv
 
-.PHONY: help setup setup-dev site teardown purge standins browser lint sanity units molecule test build clean
+.PHONY: help setup setup-dev site status teardown purge standins browser lint sanity units molecule test benchmark build clean
 
 help:
 	@echo "make site       set up .venv, then provision this workstation (ARGS='--tags base' for one phase)"
 	@echo "make standins   build the stand-in images (only for machines that cannot pull images)"
+	@echo "make status     show each service's state, health, URL and where its credentials are"
 	@echo "make teardown   stop the stack, data kept (ARGS='--tags base' for one phase)"
 	@echo "make purge      remove the stack: containers, volumes, secrets, env blocks"
 	@echo "make test       set up the test tools, lint, sanity, unit tests, then every Molecule scenario"
+	@echo "make benchmark  time site.yml against docker compose on the same containers, and their idle memory"
 	@echo "make build      build the collection tarball"
 
 $(VENV)/.run-deps: requirements.txt
@@ -42,6 +45,9 @@ setup-dev: $(VENV)/.dev-deps $(LINK)
 
 site: setup
 	ansible-playbook site.yml $(ARGS)
+
+status: setup
+	ansible-playbook playbooks/status.yml $(ARGS)
 
 teardown: setup
 	ansible-playbook playbooks/teardown.yml $(ARGS)
@@ -73,7 +79,7 @@ browser:
 	fi
 
 molecule: setup-dev browser
-	molecule test $(SCENARIOS)
+	scripts/molecule-lanes $(LANES)
 
 # Everything CI runs; closes with one line adding up every test: "summary: N passed, N failed".
 # Stand-ins are built up front, side by side (each scenario's prepare then only checks them).
@@ -81,6 +87,10 @@ test: lint sanity
 	rm -rf .cache/junit
 	$(MAKE) units standins molecule
 	python scripts/test-summary .cache/junit
+
+# site.yml against docker compose on the same containers: bring-up times and idle memory (prints figures).
+benchmark: setup standins
+	python scripts/benchmark $(ARGS)
 
 build: setup
 	ansible-galaxy collection build --force

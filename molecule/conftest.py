@@ -6,9 +6,13 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -105,6 +109,54 @@ def run_with_bad_input(tags: str, fresh: dict, variable: str, value) -> str:
     return proc.output
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now (scenarios run side by side, so fixed spare ports could collide)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(what: str, probe, timeout: int = 90):
+    """Polls probe() until it returns something truthy; returns that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(1)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def pgadmin_session(url: str):
+    """A function calling pgAdmin's API at url as its desktop-mode user, with the CSRF token the API wants."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    opener.open(f"{url}/browser/", timeout=30).read()  # the session cookie
+    script = opener.open(f"{url}/browser/js/utils.js", timeout=30).read().decode()
+    token = re.search(r"pgAdmin\['csrf_token'\] = '([^']+)'", script).group(1)
+
+    def call(path: str, data: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            f"{url}{path}",
+            data=None if data is None else json.dumps(data).encode(),
+            headers={"X-pgA-CSRFToken": token, "Content-Type": "application/json"},
+            method="GET" if data is None else "POST",
+        )
+        with opener.open(request, timeout=60) as answer:
+            return json.load(answer)
+
+    return call
+
+
+def registered_server(call, name: str) -> tuple[str, str]:
+    """(group id, server id) of the server pgAdmin lists under the given name in the group devenv."""
+    groups = call("/browser/server_group/nodes/")["data"]
+    [group] = [g for g in groups if g["label"] == "devenv"]
+    listing = call(f"/browser/server/nodes/{group['_id']}")
+    servers = listing["result"] or listing["data"]  # pgAdmin 9 answers this one in "result"
+    [server] = [s for s in servers if s["label"] == name]
+    return group["_id"], server["_id"]
+
+
 @pytest.fixture
 def fresh_project(tmp_path):
     """Settings of a project that does not exist on this machine yet: a stand-in for a fresh machine.
@@ -113,7 +165,7 @@ def fresh_project(tmp_path):
     """
     project = f"fresh-{uuid.uuid4().hex[:8]}"
     home = tmp_path / "state"
-    extra = {"devenv_project": project, "devenv_home": str(home), "postgres_port": 55432}
+    extra = {"devenv_project": project, "devenv_home": str(home), "postgres_port": free_port()}
     yield {"project": project, "home": home, "extra_vars": extra}
     if any(labelled(project).values()) or home.exists():  # a bad-input test leaves nothing to purge
         run_playbook("playbooks/teardown.yml", "-e", json.dumps({**extra, "devenv_teardown": "purge"}), expect_rc=None)

@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +27,7 @@ from conftest import (
     run_playbook,
     run_with_bad_input,
     state_dir,
+    wait_for,
 )
 
 CONTAINER = "bestshot-sentry"
@@ -54,17 +54,6 @@ def api(path: str, url: str = URL, token: str | None = None) -> dict:
 def project(name: str) -> dict:
     [found] = [item for item in api("projects/")["results"] if item["name"] == name]
     return found
-
-
-def wait_for(what: str, probe, timeout: int = 90):
-    """Polls probe() until it returns something truthy; returns that."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(1)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 def report_exception(env: dict, message: str) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 import time
 import urllib.request
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -24,11 +22,22 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import assert_nothing_created, inspect, labelled, recap, run_playbook, run_with_bad_input, state_dir
+from conftest import (
+    assert_nothing_created,
+    inspect,
+    labelled,
+    pgadmin_session,
+    recap,
+    registered_server,
+    run_playbook,
+    run_with_bad_input,
+    state_dir,
+)
 
-PGADMIN, SWAGGER = "bestshot-pgadmin", "bestshot-swagger-ui"
+PROJECT = "tooling"  # devenv_project in molecule.yml: a project of its own, to run beside other scenarios
+PGADMIN, SWAGGER = f"{PROJECT}-pgadmin", f"{PROJECT}-swagger-ui"
 PGADMIN_URL, SWAGGER_URL = "http://127.0.0.1:5050", "http://127.0.0.1:8080"
-SERVER_NAME = "bestshot PostgreSQL"
+SERVER_NAME = f"{PROJECT} PostgreSQL"
 SPEC = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "openapi.yaml"
 ORIGINAL_SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -68,36 +77,6 @@ def rendered_operations(driver) -> set[tuple[str, str]]:
 
 def spec_operations(spec: dict) -> set[tuple[str, str]]:
     return {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
-
-
-def pgadmin_session():
-    """An HTTP session with pgAdmin as its desktop-mode user, with the CSRF token its API wants."""
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    opener.open(f"{PGADMIN_URL}/browser/", timeout=30).read()  # the session cookie
-    script = opener.open(f"{PGADMIN_URL}/browser/js/utils.js", timeout=30).read().decode()
-    token = re.search(r"pgAdmin\['csrf_token'\] = '([^']+)'", script).group(1)
-
-    def call(path: str, data: dict | None = None) -> dict:
-        request = urllib.request.Request(
-            f"{PGADMIN_URL}{path}",
-            data=None if data is None else json.dumps(data).encode(),
-            headers={"X-pgA-CSRFToken": token, "Content-Type": "application/json"},
-            method="GET" if data is None else "POST",
-        )
-        with opener.open(request, timeout=60) as answer:
-            return json.load(answer)
-
-    return call
-
-
-def registered_server(call) -> tuple[str, str]:
-    """(group id, server id) of the workstation's server in pgAdmin."""
-    groups = call("/browser/server_group/nodes/")["data"]
-    [group] = [g for g in groups if g["label"] == "devenv"]
-    listing = call(f"/browser/server/nodes/{group['_id']}")
-    servers = listing["result"] or listing["data"]  # pgAdmin 9 answers this one in "result"
-    [server] = [s for s in servers if s["label"] == SERVER_NAME]
-    return group["_id"], server["_id"]
 
 
 def test_both_tools_are_healthy_with_their_ports_on_loopback_only(host):
@@ -149,12 +128,12 @@ def test_pgadmin_opens_without_login_and_connects_the_registered_server(browser)
 
 
 def test_pgadmin_connects_the_server_without_a_password():
-    call = pgadmin_session()
-    group_id, server_id = registered_server(call)
+    call = pgadmin_session(PGADMIN_URL)
+    group_id, server_id = registered_server(call, SERVER_NAME)
     answer = call(f"/browser/server/connect/{group_id}/{server_id}", {})
     assert answer["success"] == 1 and answer["data"]["connected"] is True, answer
     databases = call(f"/browser/database/nodes/{group_id}/{server_id}")["data"]
-    assert "bestshot" in [database["label"] for database in databases]
+    assert PROJECT in [database["label"] for database in databases]
 
 
 def test_the_password_file_is_private_to_pgadmin():
@@ -185,13 +164,13 @@ def test_check_mode_on_a_provisioned_machine_reports_no_change():
 def test_turning_pgadmin_off_removes_only_its_container():
     run_playbook("site.yml", "--tags", "tools", "-e", "tools_pgadmin_enabled=false")
     assert inspect(PGADMIN) is None
-    assert inspect("bestshot-pgadmin-data") is not None  # its settings are kept
+    assert inspect(f"{PROJECT}-pgadmin-data") is not None  # its settings are kept
     assert inspect(SWAGGER)["State"]["Running"] is True
-    assert inspect("bestshot-postgres")["State"]["Running"] is True
+    assert inspect(f"{PROJECT}-postgres")["State"]["Running"] is True
     run_playbook("site.yml", "--tags", "tools")
     assert inspect(PGADMIN)["State"]["Health"]["Status"] == "healthy"
-    call = pgadmin_session()
-    registered_server(call)  # still registered once, from the kept settings
+    call = pgadmin_session(PGADMIN_URL)
+    registered_server(call, SERVER_NAME)  # still registered once, from the kept settings
 
 
 def test_turning_swagger_ui_off_removes_only_its_container():
@@ -223,7 +202,7 @@ def test_check_mode_on_a_fresh_machine_succeeds_and_creates_nothing(fresh_projec
 def test_no_password_appears_in_the_output():
     outputs = [run_playbook("site.yml", "--tags", "base,tools", "-v", "--diff").output,
                run_playbook("site.yml", "--tags", "base,tools", "-v", "--check", "--diff").output]
-    secrets = [(state_dir() / "secrets" / name).read_text().strip()
+    secrets = [(state_dir(PROJECT) / "secrets" / name).read_text().strip()
                for name in ("tools-pgadmin-password", "postgres-superuser-password", "postgres-app-password")]
     for output in outputs:
         for secret in secrets:

@@ -1,0 +1,225 @@
+"""The whole workstation, every phase from site.yml, as an app and its developer meet it: an app configured only by the
+env file reaches PostgreSQL, S3 and the error tracker; pgAdmin reaches PostgreSQL; the CLI tools bootstrap installed
+work against the stack; tags and on/off flags pick phases; status shows everything without a secret.
+test_teardown.py (run last) rolls it back."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import (
+    assert_nothing_created,
+    inspect,
+    labelled,
+    pgadmin_session,
+    read_env_file,
+    recap,
+    registered_server,
+    run_playbook,
+    state_dir,
+    wait_for,
+)
+
+PROJECT = "fullstack"  # devenv_project in molecule.yml
+HOME = state_dir(PROJECT)
+SERVICES = {  # container -> the port molecule.yml publishes
+    "fullstack-postgres": "25432",
+    "fullstack-localstack": "24566",
+    "fullstack-sentry": "29000",
+    "fullstack-pgadmin": "25050",
+    "fullstack-swagger-ui": "28080",
+}
+SENTRY_URL, PGADMIN_URL = "http://127.0.0.1:29000", "http://127.0.0.1:25050"
+BOOTSTRAP = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))  # its venv and bin links
+
+
+def secrets() -> list[str]:
+    return [path.read_text().strip() for path in (HOME / "secrets").iterdir()]
+
+
+def app_env() -> dict[str, str]:
+    """The environment of an app that reads nothing but the env file."""
+    return read_env_file(HOME / "devenv.env")
+
+
+def tracker_issues(message: str) -> list[dict]:
+    token = (HOME / "secrets" / "sentry-api-token").read_text().strip()
+
+    def get(path: str) -> dict:
+        request = urllib.request.Request(f"{SENTRY_URL}/api/canonical/0/{path}",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.load(answer)
+
+    [project] = [item for item in get("projects/")["results"] if item["name"] == PROJECT]
+    return [issue for issue in get(f"issues/?project={project['id']}")["results"] if message in json.dumps(issue)]
+
+
+APP = textwrap.dedent(
+    """
+    # An app configured by its environment only (the env file), as twelve-factor apps are.
+    import os, sys
+    import boto3, psycopg, sentry_sdk
+
+    marker = sys.argv[1]
+    with psycopg.connect(os.environ["DATABASE_URL"]) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS visits (marker text PRIMARY KEY)")
+        db.execute("INSERT INTO visits VALUES (%s)", (marker,))
+        assert db.execute("SELECT count(*) FROM visits WHERE marker = %s", (marker,)).fetchone()[0] == 1
+
+    s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT"], region_name=os.environ["AWS_REGION"])
+    s3.put_object(Bucket=os.environ["S3_BUCKET"], Key=f"visits/{marker}", Body=marker.encode())
+    assert s3.get_object(Bucket=os.environ["S3_BUCKET"], Key=f"visits/{marker}")["Body"].read() == marker.encode()
+
+    sentry_sdk.init(dsn=os.environ["SENTRY_DSN"])
+    try:
+        raise RuntimeError(f"visit {marker}")
+    except RuntimeError as error:
+        assert sentry_sdk.capture_exception(error)
+    sentry_sdk.flush(timeout=10)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def app_run():
+    """One run of the app; returns its marker (in the database, the bucket and the tracker)."""
+    marker = uuid.uuid4().hex[:12]
+    subprocess.run([sys.executable, "-c", APP, marker], env=app_env(), check=True, timeout=120)
+    return marker
+
+
+def test_every_phase_runs_healthy_with_its_port_on_loopback_only():
+    for name, port in SERVICES.items():
+        container = inspect(name)
+        assert container is not None, f"{name} missing"
+        assert container["State"]["Health"]["Status"] == "healthy", name
+        bindings = [binding for ports in container["HostConfig"]["PortBindings"].values() for binding in ports]
+        assert bindings == [{"HostIp": "127.0.0.1", "HostPort": port}], (name, bindings)
+    assert sorted(labelled(PROJECT)["container"]) == sorted(SERVICES)
+
+
+def test_the_env_file_has_a_block_per_phase_and_is_private():
+    env_file = HOME / "devenv.env"
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    text = env_file.read_text()
+    for block in ("postgres", "localstack", "sentry"):
+        assert f"# BEGIN {block} (managed by bestshot.devenv)" in text, block
+    env = app_env()
+    assert env["DATABASE_URL"].startswith("postgresql://") and ":25432/" in env["DATABASE_URL"]
+    assert env["AWS_ENDPOINT"] == "http://127.0.0.1:24566"
+    assert env["SENTRY_DSN"].startswith("http://") and "@127.0.0.1:29000/" in env["SENTRY_DSN"]
+
+
+def test_an_app_configured_only_by_the_env_file_reaches_postgres_s3_and_the_tracker(app_run):
+    assert wait_for("the app's error in the tracker", lambda: tracker_issues(f"visit {app_run}"))
+
+
+def test_pgadmin_reaches_postgres_over_the_project_network():
+    call = pgadmin_session(PGADMIN_URL)
+    group_id, server_id = registered_server(call, f"{PROJECT} PostgreSQL")
+    answer = call(f"/browser/server/connect/{group_id}/{server_id}", {})
+    assert answer["success"] == 1 and answer["data"]["connected"] is True, answer
+    databases = call(f"/browser/database/nodes/{group_id}/{server_id}")["data"]
+    assert PROJECT in [database["label"] for database in databases]
+
+
+def test_the_cli_tools_bootstrap_installed_work_against_the_stack(app_run):
+    env = {**app_env(), "PATH": f"{BOOTSTRAP / 'bin'}:{os.environ['PATH']}"}
+    listing = subprocess.run(["awslocal", "s3", "ls", f"s3://{env['S3_BUCKET']}/visits/"], env=env,
+                             capture_output=True, text=True, check=True, timeout=120)
+    assert app_run in listing.stdout
+    query = subprocess.run(["psql", "-tA", "-c", f"SELECT marker FROM visits WHERE marker = '{app_run}'"], env=env,
+                           capture_output=True, text=True, check=True, timeout=60)
+    assert query.stdout.strip() == app_run
+
+
+def test_the_phases_modules_ran_with_the_bootstrap_python():
+    venv_python = BOOTSTRAP / "bootstrap-venv" / "bin" / "python"
+    check = "import requests, boto3, psycopg; print(boto3.__version__)"
+    assert subprocess.run([str(venv_python), "-c", check], capture_output=True, text=True,
+                          check=True).stdout.strip() == "1.44.8"
+
+
+def test_check_mode_on_the_provisioned_machine_reports_no_change_and_ends_with_the_status():
+    proc = run_playbook("site.yml", "--check")
+    assert recap(proc.output)["changed"] == 0
+    assert_status(proc.output)
+
+
+def assert_status(output: str) -> None:
+    """The status report: a row per service, running and healthy, with its URL and where its credentials are."""
+    assert "Docker engine running" in output
+    for service, url in (("PostgreSQL", "postgresql://127.0.0.1:25432"),
+                         ("LocalStack", "http://127.0.0.1:24566"), ("Bugsink", "http://127.0.0.1:29000"),
+                         ("pgAdmin", "http://127.0.0.1:25050"), ("Swagger UI", "http://127.0.0.1:28080")):
+        row = [line for line in output.splitlines() if f" {service} " in line and "running" in line]
+        assert row and "healthy" in row[0] and url in row[0], (service, output[-3000:])
+    assert f"{HOME}/secrets" in output and "credentials:" in output
+    for value in secrets():
+        assert value not in output
+
+
+def test_status_shows_every_service_without_a_secret():
+    proc = run_playbook("playbooks/status.yml", "-v")
+    assert recap(proc.output)["changed"] == 0
+    assert_status(proc.output)
+
+
+def test_a_site_run_with_a_tag_runs_only_that_phase_and_ignores_bad_settings_of_the_others():
+    # Bad settings of phases that are not selected: neither checked (not even their argument specs) nor run.
+    proc = run_playbook("site.yml", "--tags", "aws", "-e", "tools_pgadmin_port=notaport", "-e", "postgres_port=-1")
+    assert recap(proc.output)["changed"] == 0
+    tasks = [line for line in proc.output.splitlines() if line.startswith("TASK [")]
+    assert any("localstack" in line.lower() for line in tasks)
+    for other in ("bestshot.devenv.postgres", "bestshot.devenv.sentry", "bestshot.devenv.tools",
+                  "bestshot.devenv.workstation : Install"):
+        assert not [line for line in tasks if other in line], (other, tasks)
+
+
+def test_a_bad_setting_of_a_later_phase_stops_the_run_before_any_phase_changes(fresh_project):
+    extra = {**fresh_project["extra_vars"], "tools_pgadmin_port": 99999}
+    proc = run_playbook("site.yml", "-e", json.dumps(extra), expect_rc=2)
+    assert "tools_pgadmin_port" in proc.output
+    assert_nothing_created(fresh_project)
+
+
+@pytest.mark.parametrize("value", ["maybe", "[1]"])
+def test_a_bad_phase_flag_fails_naming_it_and_the_allowed_values(fresh_project, value):
+    extra = {**fresh_project["extra_vars"], "devenv_monitoring_enabled": value if value != "[1]" else [1]}
+    proc = run_playbook("site.yml", "-e", json.dumps(extra), expect_rc=2)
+    assert "devenv_monitoring_enabled" in proc.output and "bool" in proc.output
+    assert_nothing_created(fresh_project)
+
+
+def test_a_phase_turned_off_is_skipped_and_left_as_it_is():
+    proc = run_playbook("site.yml", "-e", "devenv_monitoring_enabled=false")
+    assert recap(proc.output)["changed"] == 0
+    assert "bestshot.devenv.sentry" not in proc.output
+    assert inspect("fullstack-sentry")["State"]["Running"] is True  # off means skipped, not removed
+    assert re.search(r"monitoring +Bugsink +running", proc.output)  # and the status still shows what runs
+
+
+def test_check_mode_on_a_fresh_machine_completes_and_creates_nothing(fresh_project):
+    proc = run_playbook("site.yml", "--check", "-e", json.dumps(fresh_project["extra_vars"]))
+    assert recap(proc.output)["failed"] == 0
+    assert_nothing_created(fresh_project)
+
+
+def test_quick_rollback_of_one_phase_stops_only_it_and_keeps_its_data(app_run):
+    run_playbook("playbooks/teardown.yml", "--tags", "monitoring")
+    assert inspect("fullstack-sentry")["State"]["Running"] is False
+    assert all(inspect(name)["State"]["Running"] for name in SERVICES if name != "fullstack-sentry")
+    run_playbook("site.yml", "--tags", "monitoring")
+    assert inspect("fullstack-sentry")["State"]["Running"] is True
+    assert tracker_issues(f"visit {app_run}")  # the event stored before the rollback is still there
