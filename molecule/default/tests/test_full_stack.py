@@ -160,11 +160,15 @@ def test_check_mode_on_the_provisioned_machine_reports_no_change_and_ends_with_t
 def assert_status(output: str) -> None:
     """The status report: a row per service, running and healthy, with its URL and where its credentials are."""
     assert "Docker engine running" in output
+    lines = output.splitlines()
+    positions = []
     for service, url in (("PostgreSQL", "postgresql://127.0.0.1:25432"),
                          ("LocalStack", "http://127.0.0.1:24566"), ("Bugsink", "http://127.0.0.1:29000"),
                          ("pgAdmin", "http://127.0.0.1:25050"), ("Swagger UI", "http://127.0.0.1:28080")):
-        row = [line for line in output.splitlines() if f" {service} " in line and "running" in line]
-        assert row and "healthy" in row[0] and url in row[0], (service, output[-3000:])
+        rows = [n for n, line in enumerate(lines) if f" {service} " in line and "running" in line]
+        assert rows and "healthy" in lines[rows[-1]] and url in lines[rows[-1]], (service, output[-3000:])
+        positions.append(rows[-1])
+    assert positions == sorted(positions), "the rows follow the phases: base, aws, monitoring, tools"
     assert f"{HOME}/secrets" in output and "credentials:" in output
     for value in secrets():
         assert value not in output
@@ -220,6 +224,7 @@ def test_quick_rollback_of_one_phase_stops_only_it_and_keeps_its_data(app_run):
     run_playbook("playbooks/teardown.yml", "--tags", "monitoring")
     assert inspect("fullstack-sentry")["State"]["Running"] is False
     assert all(inspect(name)["State"]["Running"] for name in SERVICES if name != "fullstack-sentry")
+    assert re.search(r"monitoring +Bugsink +exited +- +-\n", run_playbook("playbooks/status.yml").output)  # no port when stopped
     run_playbook("site.yml", "--tags", "monitoring")
     assert inspect("fullstack-sentry")["State"]["Running"] is True
     assert tracker_issues(f"visit {app_run}")  # the event stored before the rollback is still there
