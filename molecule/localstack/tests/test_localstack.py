@@ -67,7 +67,8 @@ def test_requested_services_are_available_in_the_community_release():
     health = get_json("/_localstack/health")
     assert health["version"] == "4.14.0"
     assert health["services"]["s3"] in ("available", "running")
-    assert health["services"]["scheduler"] in ("available", "running")
+    for service in ("scheduler", "sqs", "sns", "events"):  # the default services: schedules' targets included
+        assert health["services"][service] in ("available", "running")
     assert get_json("/_localstack/init/ready")["completed"] is True
 
 
@@ -77,6 +78,24 @@ def test_env_file_has_the_aws_block():
     assert env["AWS_REGION"] == "us-east-1"
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == ("test", "test")
     assert env["S3_BUCKET"] == env["S3_BUCKETS"] == "bestshot-dev"
+    assert env["SQS_QUEUE_URL"] == env["SQS_QUEUE_URL_REPORTS"] == f"{ENDPOINT}/000000000000/reports"
+    assert env["SQS_QUEUE_URL_JOBS_FIFO"] == f"{ENDPOINT}/000000000000/jobs.fifo"
+
+
+def test_configured_queues_exist_with_their_dead_letter_queue_and_attributes():
+    env, sqs = read_env_file(), client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=env["SQS_QUEUE_URL_JOBS_FIFO"], AttributeNames=["All"])["Attributes"]
+    assert attributes["FifoQueue"] == "true" and attributes["ContentBasedDeduplication"] == "true"
+    assert attributes["VisibilityTimeout"] == "45"
+    dead_letter_url = sqs.get_queue_url(QueueName="jobs-dead.fifo")["QueueUrl"]
+    dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dead_letter_arn["QueueArn"] and int(redrive["maxReceiveCount"]) == 2
+    # The app uses the URL from the env file as it is.
+    sqs.send_message(QueueUrl=env["SQS_QUEUE_URL_REPORTS"], MessageBody="through the env file")
+    [message] = sqs.receive_message(QueueUrl=env["SQS_QUEUE_URL_REPORTS"], WaitTimeSeconds=2)["Messages"]
+    assert message["Body"] == "through the env file"
+    sqs.delete_message(QueueUrl=env["SQS_QUEUE_URL_REPORTS"], ReceiptHandle=message["ReceiptHandle"])
 
 
 def test_s3_round_trip_with_the_env_file_settings():
@@ -186,6 +205,14 @@ def test_check_mode_on_a_fresh_machine_succeeds_and_creates_nothing(fresh_projec
         ("localstack_image", "localstack/localstack:2026.03.0", "needs localstack_auth_token"),
         ("localstack_image", "localstack/localstack:latest", "needs localstack_auth_token"),
         ("localstack_port", "http", "localstack_port"),
+        ("localstack_save_interval", 0, "localstack_save_interval must be a number of seconds from 1 to 3600"),
+        ("localstack_schedule_catch_up", -5, "localstack_schedule_catch_up a number of seconds from 0 to 86400"),
+        ("localstack_queues", [{"name": "bad name"}], "localstack_queues: queue 'bad name' needs a name"),
+        ("localstack_queues", [{"name": "orders", "fifo": True}], "'.fifo' exactly when fifo is true"),
+        ("localstack_queues", [{"name": "orders", "colour": "red"}], "localstack_queues"),
+        ("localstack_queues", [{"name": "a", "attributes": {"speed": 1}}], "attributes only from"),
+        ("localstack_fire_schedules", "sometimes", "localstack_fire_schedules"),
+        ("localstack_persistence", "maybe", "localstack_persistence"),
     ],
 )
 def test_bad_input_fails_naming_the_variable_before_anything_is_created(fresh_project, variable, value, expected):
