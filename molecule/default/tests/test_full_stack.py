@@ -113,7 +113,8 @@ def test_every_phase_runs_healthy_with_its_port_on_loopback_only():
         assert container is not None, f"{name} missing"
         assert container["State"]["Health"]["Status"] == "healthy", name
         bindings = [binding for ports in container["HostConfig"]["PortBindings"].values() for binding in ports]
-        assert bindings == [{"HostIp": "127.0.0.1", "HostPort": p} for p in port.split()], (name, bindings)
+        assert sorted(bindings, key=lambda b: b["HostPort"]) == [
+            {"HostIp": "127.0.0.1", "HostPort": p} for p in sorted(port.split())], (name, bindings)
     assert sorted(labelled(PROJECT)["container"]) == sorted(SERVICES)
 
 
