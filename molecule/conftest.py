@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -16,6 +17,8 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "bestshot"  # devenv_project in the scenarios
@@ -192,3 +195,22 @@ def run_module(module: str, args: dict, *options: str, expect_failure: bool = Fa
     failed = bool(result.get("failed"))
     assert failed == expect_failure, f"{module} {'did not fail' if expect_failure else 'failed'}: {result}"
     return result
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium from Debian, driven through its own chromedriver (nothing is downloaded)."""
+    profile = tempfile.mkdtemp(prefix="devenv-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1400,1000", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -36,10 +37,11 @@ SERVICES = {  # container -> the port molecule.yml publishes
     "fullstack-postgres": "25432",
     "fullstack-localstack": "24566",
     "fullstack-sentry": "29000",
+    "fullstack-traces": "26006 24317",  # UI and OTLP/HTTP, OTLP/gRPC
     "fullstack-pgadmin": "25050",
     "fullstack-swagger-ui": "28080",
 }
-SENTRY_URL, PGADMIN_URL = "http://127.0.0.1:29000", "http://127.0.0.1:25050"
+SENTRY_URL, PGADMIN_URL, TRACES_URL = "http://127.0.0.1:29000", "http://127.0.0.1:25050", "http://127.0.0.1:26006"
 BOOTSTRAP = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))  # its venv and bin links
 
 
@@ -70,6 +72,8 @@ APP = textwrap.dedent(
     # An app configured by its environment only (the env file), as twelve-factor apps are.
     import os, sys
     import boto3, psycopg, sentry_sdk
+    from opentelemetry import trace
+    from sentry_sdk.integrations.otlp import OTLPIntegration
 
     marker = sys.argv[1]
     with psycopg.connect(os.environ["DATABASE_URL"]) as db:
@@ -81,12 +85,16 @@ APP = textwrap.dedent(
     s3.put_object(Bucket=os.environ["S3_BUCKET"], Key=f"visits/{marker}", Body=marker.encode())
     assert s3.get_object(Bucket=os.environ["S3_BUCKET"], Key=f"visits/{marker}")["Body"].read() == marker.encode()
 
-    sentry_sdk.init(dsn=os.environ["SENTRY_DSN"])
-    try:
-        raise RuntimeError(f"visit {marker}")
-    except RuntimeError as error:
-        assert sentry_sdk.capture_exception(error)
+    sentry_sdk.init(dsn=os.environ["SENTRY_DSN"],
+                    integrations=[OTLPIntegration(collector_url=os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"])])
+    with trace.get_tracer("app").start_as_current_span("GET /visits") as span:
+        span.set_attribute("visit", marker)
+        try:
+            raise RuntimeError(f"visit {marker}")
+        except RuntimeError as error:
+            assert sentry_sdk.capture_exception(error)
     sentry_sdk.flush(timeout=10)
+    trace.get_tracer_provider().shutdown()
     """
 )
 
@@ -105,7 +113,8 @@ def test_every_phase_runs_healthy_with_its_port_on_loopback_only():
         assert container is not None, f"{name} missing"
         assert container["State"]["Health"]["Status"] == "healthy", name
         bindings = [binding for ports in container["HostConfig"]["PortBindings"].values() for binding in ports]
-        assert bindings == [{"HostIp": "127.0.0.1", "HostPort": port}], (name, bindings)
+        assert sorted(bindings, key=lambda b: b["HostPort"]) == [
+            {"HostIp": "127.0.0.1", "HostPort": p} for p in sorted(port.split())], (name, bindings)
     assert sorted(labelled(PROJECT)["container"]) == sorted(SERVICES)
 
 
@@ -113,16 +122,27 @@ def test_the_env_file_has_a_block_per_phase_and_is_private():
     env_file = HOME / "devenv.env"
     assert oct(env_file.stat().st_mode & 0o777) == "0o600"
     text = env_file.read_text()
-    for block in ("postgres", "localstack", "sentry"):
+    for block in ("postgres", "localstack", "sentry", "traces"):
         assert f"# BEGIN {block} (managed by bestshot.devenv)" in text, block
     env = app_env()
     assert env["DATABASE_URL"].startswith("postgresql://") and ":25432/" in env["DATABASE_URL"]
     assert env["AWS_ENDPOINT"] == "http://127.0.0.1:24566"
     assert env["SENTRY_DSN"].startswith("http://") and "@127.0.0.1:29000/" in env["SENTRY_DSN"]
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == TRACES_URL and env["OTEL_SERVICE_NAME"] == PROJECT
 
 
-def test_an_app_configured_only_by_the_env_file_reaches_postgres_s3_and_the_tracker(app_run):
+def test_an_app_configured_only_by_the_env_file_reaches_postgres_s3_the_tracker_and_the_trace_backend(app_run):
     assert wait_for("the app's error in the tracker", lambda: tracker_issues(f"visit {app_run}"))
+
+    def spans() -> list[dict]:
+        try:
+            with urllib.request.urlopen(f"{TRACES_URL}/v1/projects/{PROJECT}/spans", timeout=10) as answer:
+                return [span for span in json.load(answer)["data"] if span["attributes"].get("visit") == app_run]
+        except urllib.error.HTTPError:  # 404 until the project's first span arrives
+            return []
+
+    [span] = wait_for("the app's span in the trace backend", spans)
+    assert span["name"] == "GET /visits"
 
 
 def test_pgadmin_reaches_postgres_over_the_project_network():
@@ -164,6 +184,7 @@ def assert_status(output: str) -> None:
     positions = []
     for service, url in (("PostgreSQL", "postgresql://127.0.0.1:25432"),
                          ("LocalStack", "http://127.0.0.1:24566"), ("Bugsink", "http://127.0.0.1:29000"),
+                         ("Traces", "http://127.0.0.1:26006"),
                          ("pgAdmin", "http://127.0.0.1:25050"), ("Swagger UI", "http://127.0.0.1:28080")):
         rows = [n for n, line in enumerate(lines) if f" {service} " in line and "running" in line]
         assert rows and "healthy" in lines[rows[-1]] and url in lines[rows[-1]], (service, output[-3000:])
@@ -223,8 +244,11 @@ def test_check_mode_on_a_fresh_machine_completes_and_creates_nothing(fresh_proje
 def test_quick_rollback_of_one_phase_stops_only_it_and_keeps_its_data(app_run):
     run_playbook("playbooks/teardown.yml", "--tags", "monitoring")
     assert inspect("fullstack-sentry")["State"]["Running"] is False
-    assert all(inspect(name)["State"]["Running"] for name in SERVICES if name != "fullstack-sentry")
+    assert inspect("fullstack-traces")["State"]["Running"] is False
+    assert all(inspect(name)["State"]["Running"] for name in SERVICES if name not in ("fullstack-sentry",
+                                                                                      "fullstack-traces"))
     assert re.search(r"monitoring +Bugsink +exited +- +-\n", run_playbook("playbooks/status.yml").output)  # no port when stopped
     run_playbook("site.yml", "--tags", "monitoring")
     assert inspect("fullstack-sentry")["State"]["Running"] is True
+    assert inspect("fullstack-traces")["State"]["Running"] is True
     assert tracker_issues(f"visit {app_run}")  # the event stored before the rollback is still there

@@ -222,17 +222,19 @@ def test_check_mode_on_a_provisioned_machine_reports_no_change_and_shows_the_dsn
     assert str(state_dir() / "secrets" / "sentry-admin-password") in proc.output
 
 
-def test_monitoring_phase_alone_on_a_fresh_machine_brings_up_only_the_tracker(fresh_project):
+def test_monitoring_phase_alone_on_a_fresh_machine_brings_up_only_the_tracker_and_the_trace_backend(fresh_project):
     project_name, home = fresh_project["project"], fresh_project["home"]
-    extra = {**fresh_project["extra_vars"], "sentry_port": 19000}
+    extra = {**fresh_project["extra_vars"], "sentry_port": 19000, "sentry_traces_port": 16006,
+             "sentry_traces_grpc_port": 14317}
     outputs = [run_playbook("site.yml", "--tags", "monitoring", "-v", "--diff", "-e", json.dumps(extra)).output]
-    assert labelled(project_name) == {
-        "container": [f"{project_name}-sentry"],
-        "volume": [f"{project_name}-sentry-data"],
+    assert {kind: sorted(names) for kind, names in labelled(project_name).items()} == {
+        "container": [f"{project_name}-sentry", f"{project_name}-traces"],
+        "volume": [f"{project_name}-sentry-data", f"{project_name}-traces-data"],
         "network": [f"{project_name}-devenv"],
     }
     env_text = (home / "devenv.env").read_text()
     assert "# BEGIN sentry" in env_text and "# BEGIN postgres" not in env_text and "# BEGIN localstack" not in env_text
+    assert "# BEGIN traces" in env_text and f"OTEL_SERVICE_NAME={project_name}\n" in env_text
     env = read_env_file(home / "devenv.env")
     assert "@127.0.0.1:19000/" in env["SENTRY_DSN"]
     secrets = {name: (home / "secrets" / name).read_text().strip() for name in SECRETS}
@@ -271,6 +273,12 @@ def test_check_mode_on_a_fresh_machine_succeeds_and_creates_nothing(fresh_projec
         ("sentry_webhooks", [{"name": "x", "url": "ftp://example.com"}], "an http(s) url"),
         ("sentry_smtp_security", "tls", "sentry_smtp_security"),
         ("sentry_settings", {"MAX_EVENTS_PER_HOUR": 20000}, "quote numbers"),
+        ("sentry_traces_enabled", "maybe", "sentry_traces_enabled"),
+        ("sentry_traces_port", 70000, "sentry_traces_port and sentry_traces_grpc_port must be port numbers"),
+        ("sentry_traces_grpc_port", 9000, "sentry_port, sentry_traces_port and sentry_traces_grpc_port must be three"),
+        ("sentry_traces_base_url", "http://127.0.0.1:6006/", "sentry_traces_base_url must be an http(s) URL"),
+        ("sentry_traces_project", "my shop", "sentry_traces_project 1-100 letters"),
+        ("sentry_traces_settings", {"MAX_EVENTS_PER_HOUR": "1"}, "sentry_traces_settings must map Phoenix setting"),
     ],
 )
 def test_bad_input_fails_naming_the_variable_before_anything_is_created(fresh_project, variable, value, expected):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
-from conftest import inspect, labelled, read_env_file, run_playbook, state_dir
+from conftest import inspect, labelled, read_env_file, recap, run_playbook, state_dir
 
 CONTAINER = "bestshot-sentry"
 VOLUME = "bestshot-sentry-data"
+TRACES = "bestshot-traces"
+TRACES_VOLUME = "bestshot-traces-data"
 
 
 def issue_ids() -> list[str]:
@@ -24,21 +27,37 @@ def issue_ids() -> list[str]:
     return sorted(issue["id"] for project in get("projects/") for issue in get(f"issues/?project={project['id']}"))
 
 
-def test_stop_keeps_the_issues_and_a_re_run_brings_the_tracker_back():
-    before = issue_ids()
-    assert before
-    run_playbook("playbooks/teardown.yml", "--tags", "monitoring")
+def span_ids() -> list[str]:
+    """Every span of the trace backend's projects (test_sentry_traces.py sent some)."""
+    def get(path):
+        with urllib.request.urlopen(f"http://127.0.0.1:6006/v1/{path}", timeout=10) as answer:
+            return json.load(answer)["data"]
+
+    return sorted(span["id"] for project in get("projects") for span in get(f"projects/{project['name']}/spans"))
+
+
+def test_stop_keeps_the_issues_and_spans_and_a_re_run_brings_both_back():
+    before, spans_before = issue_ids(), span_ids()
+    assert before and spans_before
+    proc = run_playbook("playbooks/teardown.yml", "--tags", "monitoring")
     assert inspect(CONTAINER)["State"]["Running"] is False
-    assert inspect(VOLUME) is not None
+    assert inspect(TRACES)["State"]["Running"] is False
+    assert inspect(VOLUME) is not None and inspect(TRACES_VOLUME) is not None
+    status = run_playbook("playbooks/status.yml").output
+    assert re.search(r"monitoring +Bugsink +exited +- +-\n", status) and re.search(r"monitoring +Traces +exited", status)
     run_playbook("site.yml", "--tags", "monitoring")
     assert inspect(CONTAINER)["State"]["Health"]["Status"] == "healthy"
+    assert inspect(TRACES)["State"]["Health"]["Status"] == "healthy"
     assert issue_ids() == before
+    assert span_ids() == spans_before
+    assert recap(proc.output)["changed"] == 2
 
 
-def test_purge_removes_container_volume_secrets_and_env_block():
+def test_purge_removes_containers_volumes_secrets_and_env_blocks():
     run_playbook("playbooks/teardown.yml", "--tags", "monitoring", "-e", "devenv_teardown=purge")
-    assert inspect(CONTAINER) is None
-    assert inspect(VOLUME) is None
+    assert inspect(CONTAINER) is None and inspect(TRACES) is None
+    assert inspect(VOLUME) is None and inspect(TRACES_VOLUME) is None
     assert not any((state_dir() / "secrets").glob("sentry-*"))
-    assert "SENTRY_DSN" not in read_env_file()
+    env = read_env_file()
+    assert "SENTRY_DSN" not in env and not [key for key in env if key.startswith("OTEL_") or key == "TRACES_URL"]
     assert labelled("bestshot") == {"container": [], "volume": [], "network": []}

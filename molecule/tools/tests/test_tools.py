@@ -7,16 +7,13 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -40,25 +37,6 @@ PGADMIN_URL, SWAGGER_URL = "http://127.0.0.1:5050", "http://127.0.0.1:8080"
 SERVER_NAME = f"{PROJECT} PostgreSQL"
 SPEC = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "openapi.yaml"
 ORIGINAL_SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium from Debian, driven through its own chromedriver (nothing is downloaded)."""
-    profile = tempfile.mkdtemp(prefix="devenv-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1400,1000", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def rendered_operations(driver) -> set[tuple[str, str]]:
