@@ -821,10 +821,14 @@ class Engine:
         self._thread = threading.Thread(target=self._run, name="bestshot-devenv-scheduler", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = False) -> None:
+        """Stops firing. With ``wait``, lets the current pass end and the deliveries under way finish (LocalStack
+        still accepts internal calls while it stops), so that what they delivered is in the state saved next."""
         self.stopping.set()
         self.wakeup.set()
-        self.workers.shutdown(wait=False, cancel_futures=True)
+        if wait and self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+        self.workers.shutdown(wait=wait, cancel_futures=not wait)
 
     def _run(self) -> None:
         LOG.info(
@@ -854,6 +858,8 @@ class Engine:
         changed_ledger = False
         wake: dt.datetime | None = None
         for item in current.values():
+            if self.stopping.is_set():  # LocalStack is stopping: what is due now is fired after the next start
+                break
             try:
                 changed_ledger |= self._track(item)
                 moment = self._consider(item, now)
@@ -1113,3 +1119,15 @@ def start() -> Engine | None:
     except Exception:
         LOG.exception("%s could not start: schedules will not fire", PREFIX)
         return None
+
+
+def stop_at_shutdown() -> None:
+    """shutdown.d, before the state is saved: stop firing and let the deliveries under way finish. A time that comes
+    due while LocalStack stops is not recorded as fired, so it is delivered after the next start (the catch-up
+    rule). Retries still waiting are dropped. Never raises."""
+    try:
+        if _engine is not None:
+            _engine.stop(wait=True)
+            LOG.info("%s stopped", PREFIX)
+    except Exception:
+        LOG.exception("%s could not stop cleanly", PREFIX)
