@@ -6,7 +6,7 @@ VENV ?= .venv
 ARGS ?=
 # Molecule scenarios `make molecule` runs, in lanes side by side (see scripts/molecule-lanes): scenarios in one lane
 # share the default project; the others have projects and ports (workstation: containers) of their own. One
-# scenario: LANES=tools. The lanes are balanced by their durations in CI (lane 1 about 27 min, lane 2 about 21).
+# scenario: LANES=tools. Their durations in CI (2026-11-26): lane 1 about 30 min, lane 2 about 21 min.
 LANES ?= "postgres localstack sentry" "workstation tools default"
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
