@@ -10,7 +10,6 @@ configuration). So a container whose saved state was set aside still starts conf
 import base64
 import json
 import os
-import sys
 from pathlib import Path
 
 import boto3
@@ -30,8 +29,9 @@ def clients(region):
 
 
 def missing(error):
-    return error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket", "ResourceNotFoundException",
-                                                        "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+    return error.response.get("Error", {}).get("Code") in (
+        "404", "NoSuchKey", "NoSuchBucket", "ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist")
 
 
 def ensure_bucket(s3, bucket, region):
@@ -69,14 +69,14 @@ def ensure_group(scheduler, name):
         scheduler.create_schedule_group(Name=name)
 
 
-def put_schedule(scheduler, schedule, replace):
+def put_schedule(scheduler, schedule):
+    """Creates the schedule, or updates it to its configuration."""
     key = {"Name": schedule["Name"], "GroupName": schedule.get("GroupName", "default")}
     request = {k: v for k, v in schedule.items() if k not in ("Name", "GroupName") and v is not None}
     request.setdefault("FlexibleTimeWindow", {"Mode": "OFF"})
     try:
         scheduler.get_schedule(**key)
-        if replace:
-            scheduler.update_schedule(**key, **request)
+        scheduler.update_schedule(**key, **request)
     except botocore.exceptions.ClientError as error:
         if not missing(error):
             raise
@@ -119,7 +119,7 @@ def configure(config):
     for group in config["groups"]:
         ensure_group(scheduler, group)
     for schedule in config["schedules"]:
-        put_schedule(scheduler, schedule, replace=True)
+        put_schedule(scheduler, schedule)
     log(f"configured {len(config['buckets'])} bucket(s), {len(config.get('queues', []))} queue(s), "
         f"{len(config['groups'])} group(s), {len(config['schedules'])} schedule(s)")
 

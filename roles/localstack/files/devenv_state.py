@@ -74,8 +74,6 @@ class Persistence:
         self.dirty = threading.Event()
         self.stopping = threading.Event()
         self.save_lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        self.last_save: dict = {}
 
     # -- live state ------------------------------------------------------------------------------------------------
 
@@ -140,9 +138,9 @@ class Persistence:
                 log(f"saving the state failed ({reason}); the previous snapshot is kept:\n{traceback.format_exc()}")
                 return False
             took = time.monotonic() - started
-            self.last_save = {"reason": reason, "seconds": round(took, 3), "at": manifest["saved_at"],
-                              "services": manifest["services"], "s3_objects": manifest.get("s3_objects", 0)}
-            self._write(ROOT / "last-save.json", json.dumps(self.last_save).encode())
+            last_save = {"reason": reason, "seconds": round(took, 3), "at": manifest["saved_at"],
+                         "services": manifest["services"], "s3_objects": manifest.get("s3_objects", 0)}
+            self._write(ROOT / "last-save.json", json.dumps(last_save).encode())
             return True
 
     @staticmethod
@@ -176,53 +174,51 @@ class Persistence:
     def _dump_with_retries(pickle, containers) -> bytes:
         # Requests keep running while a save pickles the stores; a dict that changes size under the pickler raises
         # RuntimeError, and the next attempt sees a settled state.
-        for attempt in range(5):
+        for attempt in range(4):
             try:
                 return pickle.dumps(containers)
             except RuntimeError:
-                if attempt == 4:
-                    raise
                 time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return pickle.dumps(containers)  # the fifth attempt raises
 
     def _save_s3_objects(self, service, folder: Path) -> int:
         """Writes every object version's bytes to ``folder``; unchanged ones are hard links into the last snapshot."""
-        from localstack.services.s3.models import S3DeleteMarker, s3_stores
-
         folder.mkdir()
         storage = service._provider._storage_backend
         count = 0
-        for bucket in self._s3_buckets(s3_stores):
-            files = storage._filesystem.get(bucket.name, {}).get("keys", {})
-            for s3_object in bucket.objects.values(with_versions=True):
-                if isinstance(s3_object, S3DeleteMarker):
-                    continue
-                if storage._key_from_s3_object(s3_object) not in files:
-                    continue  # no bytes stored (should not happen)
-                name = self._object_file_name(bucket.name, s3_object)
-                target = folder / name
-                previous = STATE / "s3-objects" / name
-                if previous.exists():
-                    os.link(previous, target)
-                else:
-                    with storage.open(bucket.name, s3_object, mode="r") as stored, open(target, "wb") as out:
-                        while chunk := stored.read(1024 * 1024):
-                            out.write(chunk)
-                        out.flush()
-                        os.fsync(out.fileno())
-                count += 1
+        for bucket, s3_object in self._s3_object_versions():
+            if storage._key_from_s3_object(s3_object) not in storage._filesystem.get(bucket, {}).get("keys", {}):
+                continue  # no bytes stored (should not happen)
+            name = self._object_file_name(bucket, s3_object)
+            target = folder / name
+            previous = STATE / "s3-objects" / name
+            if previous.exists():
+                os.link(previous, target)
+            else:
+                with storage.open(bucket, s3_object, mode="r") as stored, open(target, "wb") as out:
+                    while chunk := stored.read(1024 * 1024):
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+            count += 1
         return count
 
     @staticmethod
-    def _s3_buckets(s3_stores) -> list:
+    def _s3_object_versions():
+        """(bucket name, object) for every stored version of every object in S3's stores (delete markers hold no
+        bytes and are left out)."""
+        from localstack.services.s3.models import S3DeleteMarker, s3_stores
+
         # Buckets are a cross-region attribute: every region's store of one account shows the same dict.
-        seen, buckets = set(), []
+        seen = set()
         for _account, _region, store in s3_stores.iter_stores():
             for bucket in list(store.buckets.values()):
-                if id(bucket) not in seen:
-                    seen.add(id(bucket))
-                    buckets.append(bucket)
-        return buckets
+                if id(bucket) in seen:
+                    continue
+                seen.add(id(bucket))
+                for s3_object in bucket.objects.values(with_versions=True):
+                    if not isinstance(s3_object, S3DeleteMarker):
+                        yield bucket.name, s3_object
 
     @staticmethod
     def _object_file_name(bucket: str, s3_object) -> str:
@@ -310,23 +306,19 @@ class Persistence:
             live.__dict__.update(saved.__dict__)  # the region bundles share its lock and cross-account dict
 
     def _restore_s3_objects(self, service, folder: Path) -> None:
-        from localstack.services.s3.models import S3DeleteMarker, s3_stores
-
         storage = service._provider._storage_backend
-        for bucket in self._s3_buckets(s3_stores):
-            os.makedirs(os.path.join(storage.root_directory, bucket.name), exist_ok=True)
-            for s3_object in bucket.objects.values(with_versions=True):
-                if isinstance(s3_object, S3DeleteMarker):
-                    continue
-                source = folder / self._object_file_name(bucket.name, s3_object)
-                if not source.exists():
-                    log(f"s3: no saved bytes for s3://{bucket.name}/{s3_object.key} ({s3_object.version_id})")
-                    continue
-                # Writing recomputes the ETag and the modification stamp; keep the saved ones (multipart ETags).
-                etag, stamp = s3_object.etag, s3_object.internal_last_modified
-                with open(source, "rb") as data, storage.open(bucket.name, s3_object, mode="w") as stored:
-                    stored.write(data)
-                s3_object.etag, s3_object.internal_last_modified = etag, stamp
+        for bucket, s3_object in self._s3_object_versions():
+            # The storage backend spools large objects into a folder per bucket.
+            os.makedirs(os.path.join(storage.root_directory, bucket), exist_ok=True)
+            source = folder / self._object_file_name(bucket, s3_object)
+            if not source.exists():
+                log(f"s3: no saved bytes for s3://{bucket}/{s3_object.key} ({s3_object.version_id})")
+                continue
+            # Writing recomputes the ETag and the modification stamp; keep the saved ones (multipart ETags).
+            etag, stamp = s3_object.etag, s3_object.internal_last_modified
+            with open(source, "rb") as data, storage.open(bucket, s3_object, mode="w") as stored:
+                stored.write(data)
+            s3_object.etag, s3_object.internal_last_modified = etag, stamp
 
     @staticmethod
     def _rebuild_events(service) -> None:
@@ -389,8 +381,7 @@ class Persistence:
 
         self.restore()
         handlers.run_custom_response_handlers.append(self.on_response)
-        self.thread = threading.Thread(target=self.run, name="bestshot-devenv-state", daemon=True)
-        self.thread.start()
+        threading.Thread(target=self.run, name="bestshot-devenv-state", daemon=True).start()
         log(f"saving {', '.join(self.services)} every {self.save_interval:g} s after a change, and at shutdown")
 
     def stop(self) -> None:
