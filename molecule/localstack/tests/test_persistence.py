@@ -13,6 +13,7 @@ import pytest
 
 from conftest import inspect, read_env_file, run_playbook
 from test_localstack import CONTAINER, VOLUME, client, get_json, wait_ready
+from test_schedules_fire import make_queue
 
 IMAGE = "localstack/localstack:4.14.0"
 STATE = "/var/lib/localstack/bestshot-devenv"
@@ -20,6 +21,17 @@ STATE = "/var/lib/localstack/bestshot-devenv"
 
 def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+
+
+def bodies_within(sqs, url: str, seconds: float, enough: int | None = None) -> list[str]:
+    """The bodies of the messages that arrive in the queue within ``seconds`` (received and deleted), or as soon as
+    ``enough`` have arrived."""
+    bodies, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline and (enough is None or len(bodies) < enough):
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
 
 
 def make_app_state() -> dict:
@@ -45,16 +57,14 @@ def make_app_state() -> dict:
     sqs.send_message(QueueUrl=fifo_url, MessageBody="fifo message", MessageGroupId="group-1")
     names.update(queue_url=queue_url, fifo_url=fifo_url)
     topic_arn = sns.create_topic(Name=f"app-{tag}")["TopicArn"]
-    inbox_url = sqs.create_queue(QueueName=f"app-{tag}-inbox")["QueueUrl"]
-    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    inbox_url, inbox_arn = make_queue(sqs, f"app-{tag}-inbox")
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
     names.update(topic_arn=topic_arn, inbox_url=inbox_url, inbox_arn=inbox_arn)
     events.create_event_bus(Name=f"app-{tag}")
     events.put_rule(Name=f"app-{tag}", EventBusName=f"app-{tag}", EventPattern=json.dumps({"source": ["app"]}))
     events.put_targets(Rule=f"app-{tag}", EventBusName=f"app-{tag}", Targets=[{"Id": "inbox", "Arn": inbox_arn}])
     # A rate schedule fires when it is created, then every 7 days: exactly once here, restart or not.
-    scheduled_url = sqs.create_queue(QueueName=f"app-{tag}-scheduled")["QueueUrl"]
-    scheduled_arn = sqs.get_queue_attributes(QueueUrl=scheduled_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    scheduled_url, scheduled_arn = make_queue(sqs, f"app-{tag}-scheduled")
     scheduler.create_schedule_group(Name=f"app-{tag}")
     scheduler.create_schedule(
         Name=f"app-{tag}", GroupName=f"app-{tag}", ScheduleExpression="rate(7 days)",
@@ -88,12 +98,7 @@ def check_app_state(names: dict) -> None:
     multipart = s3.head_object(Bucket=names["bucket"], Key="multipart.bin")
     assert multipart["ETag"] == names["multipart_etag"] and multipart["ContentLength"] == 10 * 1024 * 1024
 
-    bodies = []
-    for _ in range(5):
-        answer = sqs.receive_message(QueueUrl=names["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        bodies += [message["Body"] for message in answer.get("Messages", [])]
-        if len(bodies) >= 3:
-            break
+    bodies = bodies_within(sqs, names["queue_url"], 5, enough=3)
     assert sorted(bodies) == ["message 0", "message 1", "message 2"]
     [fifo] = sqs.receive_message(QueueUrl=names["fifo_url"], AttributeNames=["MessageGroupId"],
                                  WaitTimeSeconds=1)["Messages"]
@@ -104,22 +109,14 @@ def check_app_state(names: dict) -> None:
     sns.publish(TopicArn=names["topic_arn"], Message="through the restored topic")
     events.put_events(Entries=[{"Source": "app", "DetailType": "test", "Detail": '{"through": "the restored rule"}',
                                 "EventBusName": f"app-{names['tag']}"}])
-    arrived = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(arrived) < 2:
-        answer = sqs.receive_message(QueueUrl=names["inbox_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        arrived += [message["Body"] for message in answer.get("Messages", [])]
+    arrived = bodies_within(sqs, names["inbox_url"], 30, enough=2)
     assert "through the restored topic" in arrived
     events_seen = [json.loads(body) for body in arrived if body.startswith("{")]
     assert [event["detail"] for event in events_seen] == [{"through": "the restored rule"}], arrived
 
     schedule = scheduler.get_schedule(Name=f"app-{names['tag']}", GroupName=f"app-{names['tag']}")
     assert schedule["ScheduleExpression"] == "rate(7 days)" and schedule["Target"]["Input"] == '{"from": "schedule"}'
-    fired = []
-    deadline = time.monotonic() + 8
-    while time.monotonic() < deadline:
-        answer = sqs.receive_message(QueueUrl=names["scheduled_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        fired += [message["Body"] for message in answer.get("Messages", [])]
+    fired = bodies_within(sqs, names["scheduled_url"], 8)
     assert fired == ['{"from": "schedule"}'], "fired once at creation, and not again for the same time after the restart"
 
 
@@ -230,28 +227,18 @@ def test_state_is_saved_only_after_a_change():
 def test_a_rate_schedule_keeps_firing_across_a_restart_and_never_twice_for_one_time():
     sqs, scheduler = client("sqs"), client("scheduler")
     tag = uuid.uuid4().hex[:8]
-    url = sqs.create_queue(QueueName=f"every-minute-{tag}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url, arn = make_queue(sqs, f"every-minute-{tag}")
     scheduler.create_schedule(
         Name=f"every-minute-{tag}", ScheduleExpression="rate(1 minute)", FlexibleTimeWindow={"Mode": "OFF"},
         Target={"Arn": arn, "RoleArn": "arn:aws:iam::000000000000:role/app",
                 "Input": '{"time": "<aws.scheduler.scheduled-time>"}'},
     )
-    times = []
-
-    def collect(until: float) -> None:
-        while time.monotonic() < until:
-            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-            for message in answer.get("Messages", []):
-                times.append(json.loads(message["Body"])["time"])
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
     try:
-        collect(time.monotonic() + 10)  # the first firing, when the schedule is created
+        times = [json.loads(body)["time"] for body in bodies_within(sqs, url, 10)]  # the firing at creation
         assert len(times) == 1, times
         docker("restart", CONTAINER)
         wait_ready()
-        collect(time.monotonic() + 75)  # the next one, a minute after the first
+        times += [json.loads(body)["time"] for body in bodies_within(sqs, url, 75)]  # a minute after the first
         assert len(times) == 2 and len(set(times)) == 2, times
     finally:
         scheduler.delete_schedule(Name=f"every-minute-{tag}")
