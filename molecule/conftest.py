@@ -34,6 +34,8 @@ def read_env_file(path: Path | None = None) -> dict[str, str]:
     """The app's env file as a dict (KEY=value lines; markers and comments skipped)."""
     path = path or state_dir() / "devenv.env"
     values = {}
+    if not path.exists():  # a purge removes the file once no phase has a block in it
+        return values
     for line in path.read_text().splitlines():
         if line and not line.startswith("#") and "=" in line:
             key, _, value = line.partition("=")
@@ -168,7 +170,9 @@ def fresh_project(tmp_path):
     """
     project = f"fresh-{uuid.uuid4().hex[:8]}"
     home = tmp_path / "state"
-    extra = {"devenv_project": project, "devenv_home": str(home), "postgres_port": free_port()}
+    ports = ("postgres_port", "localstack_port", "sentry_port", "sentry_traces_port", "sentry_traces_grpc_port",
+             "tools_pgadmin_port", "tools_swagger_port")
+    extra = {"devenv_project": project, "devenv_home": str(home), **{name: free_port() for name in ports}}
     yield {"project": project, "home": home, "extra_vars": extra}
     if any(labelled(project).values()) or home.exists():  # a bad-input test leaves nothing to purge
         run_playbook("playbooks/teardown.yml", "-e", json.dumps({**extra, "devenv_teardown": "purge"}), expect_rc=None)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import inspect, labelled, read_env_file, run_playbook, state_dir
+from conftest import labelled, read_env_file
+from contract import assert_purge_leaves_nothing, phase  # noqa: F401  (phase: the contract's fixture)
+from test_contract import PHASE  # noqa: F401  (the phase's table)
 
-CONTAINER = "bestshot-localstack"
-VOLUME = "bestshot-localstack-data"
 
-
-def test_purge_removes_container_volume_hooks_and_env_block():
-    run_playbook("playbooks/teardown.yml", "--tags", "aws", "-e", "devenv_teardown=purge")
-    assert inspect(CONTAINER) is None
-    assert inspect(VOLUME) is None
-    assert not (state_dir() / "localstack").exists()
+def test_purge_leaves_nothing_of_the_phase_nor_its_env_block(phase):
+    assert_purge_leaves_nothing(phase)
     assert "AWS_ENDPOINT" not in read_env_file()
     assert labelled("bestshot") == {"container": [], "volume": [], "network": []}

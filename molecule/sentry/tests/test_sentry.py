@@ -18,14 +18,12 @@ from pathlib import Path
 import pytest
 
 from conftest import (
-    assert_nothing_created,
     docker,
     inspect,
     labelled,
     read_env_file,
     recap,
     run_playbook,
-    run_with_bad_input,
     state_dir,
     wait_for,
 )
@@ -254,32 +252,3 @@ def test_monitoring_phase_alone_on_a_fresh_machine_brings_up_only_the_tracker_an
     for output in outputs:
         for name, value in secrets.items():
             assert value not in output, f"{name} printed"
-
-
-def test_check_mode_on_a_fresh_machine_succeeds_and_creates_nothing(fresh_project):
-    proc = run_playbook("site.yml", "--tags", "monitoring", "--check", "-e", json.dumps(fresh_project["extra_vars"]))
-    assert recap(proc.output)["changed"] > 0
-    assert_nothing_created(fresh_project)
-
-
-@pytest.mark.parametrize(
-    ("variable", "value", "expected"),
-    [
-        ("sentry_port", "http", "sentry_port"),
-        ("sentry_base_url", "127.0.0.1:9000/", "sentry_base_url must be an http(s) URL"),
-        ("sentry_projects", [{"name": "api", "team": "nobody"}], "a team from sentry_teams"),
-        ("sentry_app_project", "unknown", "sentry_app_project must name one of sentry_projects"),
-        ("sentry_webhooks", [{"name": "x", "kind": "teams", "url": "https://example.com"}], "sentry_webhooks"),
-        ("sentry_webhooks", [{"name": "x", "url": "ftp://example.com"}], "an http(s) url"),
-        ("sentry_smtp_security", "tls", "sentry_smtp_security"),
-        ("sentry_settings", {"MAX_EVENTS_PER_HOUR": 20000}, "quote numbers"),
-        ("sentry_traces_enabled", "maybe", "sentry_traces_enabled"),
-        ("sentry_traces_port", 70000, "sentry_traces_port and sentry_traces_grpc_port must be port numbers"),
-        ("sentry_traces_grpc_port", 9000, "sentry_port, sentry_traces_port and sentry_traces_grpc_port must be three"),
-        ("sentry_traces_base_url", "http://127.0.0.1:6006/", "sentry_traces_base_url must be an http(s) URL"),
-        ("sentry_traces_project", "my shop", "sentry_traces_project 1-100 letters"),
-        ("sentry_traces_settings", {"MAX_EVENTS_PER_HOUR": "1"}, "sentry_traces_settings must map Phoenix setting"),
-    ],
-)
-def test_bad_input_fails_naming_the_variable_before_anything_is_created(fresh_project, variable, value, expected):
-    assert expected in run_with_bad_input("monitoring", fresh_project, variable, value)

@@ -7,6 +7,8 @@ import re
 import urllib.request
 
 from conftest import inspect, labelled, read_env_file, recap, run_playbook, state_dir
+from contract import assert_purge_leaves_nothing, phase  # noqa: F401  (phase: the contract's fixture)
+from test_contract import PHASE  # noqa: F401  (the phase's table)
 
 CONTAINER = "bestshot-sentry"
 VOLUME = "bestshot-sentry-data"
@@ -50,14 +52,11 @@ def test_stop_keeps_the_issues_and_spans_and_a_re_run_brings_both_back():
     assert inspect(TRACES)["State"]["Health"]["Status"] == "healthy"
     assert issue_ids() == before
     assert span_ids() == spans_before
-    assert recap(proc.output)["changed"] == 2
+    assert recap(proc.output)["changed"] == 1  # one task stopped both
 
 
-def test_purge_removes_containers_volumes_secrets_and_env_blocks():
-    run_playbook("playbooks/teardown.yml", "--tags", "monitoring", "-e", "devenv_teardown=purge")
-    assert inspect(CONTAINER) is None and inspect(TRACES) is None
-    assert inspect(VOLUME) is None and inspect(TRACES_VOLUME) is None
-    assert not any((state_dir() / "secrets").glob("sentry-*"))
+def test_purge_leaves_nothing_of_the_phase_nor_its_env_block(phase):
+    assert_purge_leaves_nothing(phase)
     env = read_env_file()
     assert "SENTRY_DSN" not in env and not [key for key in env if key.startswith("OTEL_") or key == "TRACES_URL"]
     assert labelled("bestshot") == {"container": [], "volume": [], "network": []}

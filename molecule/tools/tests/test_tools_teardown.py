@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import inspect, run_playbook, state_dir
+from conftest import inspect, run_playbook
+from contract import assert_purge_leaves_nothing, phase  # noqa: F401  (phase: the contract's fixture)
+from test_contract import PHASE  # noqa: F401  (the phase's table)
 
 PROJECT = "tooling"  # devenv_project in molecule.yml
-PGADMIN, SWAGGER, VOLUME = f"{PROJECT}-pgadmin", f"{PROJECT}-swagger-ui", f"{PROJECT}-pgadmin-data"
+PGADMIN, SWAGGER = f"{PROJECT}-pgadmin", f"{PROJECT}-swagger-ui"
 
 
 def test_stop_stops_both_tools_and_leaves_postgres_running():
@@ -15,9 +17,6 @@ def test_stop_stops_both_tools_and_leaves_postgres_running():
     assert inspect(f"{PROJECT}-postgres")["State"]["Running"] is True
 
 
-def test_purge_removes_the_tools_containers_volume_secret_and_spec_copy():
-    run_playbook("playbooks/teardown.yml", "--tags", "tools", "-e", "devenv_teardown=purge")
-    assert inspect(PGADMIN) is None and inspect(SWAGGER) is None and inspect(VOLUME) is None
-    assert not (state_dir(PROJECT) / "secrets" / "tools-pgadmin-password").exists()
-    assert not (state_dir(PROJECT) / "swagger-ui").exists()
+def test_purge_leaves_nothing_of_the_phase_and_does_not_touch_postgres(phase):
+    assert_purge_leaves_nothing(phase)
     assert inspect(f"{PROJECT}-postgres")["State"]["Running"] is True  # the base phase is not touched

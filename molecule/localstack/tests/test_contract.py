@@ -1,0 +1,64 @@
+"""The phase contract (molecule/contract.py) for the aws phase: LocalStack."""
+
+from __future__ import annotations
+
+import uuid
+
+from conftest import state_dir
+from contract import *  # noqa: F401,F403  (the contract's tests, its fixture and its parametrization)
+from test_localstack import client
+
+
+def store_an_object():
+    key = f"contract/{uuid.uuid4().hex}.txt"
+    client("s3").put_object(Bucket="bestshot-dev", Key=key, Body=b"kept")
+
+    def check():
+        assert client("s3").get_object(Bucket="bestshot-dev", Key=key)["Body"].read() == b"kept"
+
+    return check
+
+
+def delete_the_bucket():
+    s3 = client("s3")
+    versions = s3.list_object_versions(Bucket="bestshot-dev")
+    for entry in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+        s3.delete_object(Bucket="bestshot-dev", Key=entry["Key"], VersionId=entry["VersionId"])
+    s3.delete_bucket(Bucket="bestshot-dev")
+
+    def check():
+        s3 = client("s3")
+        assert s3.get_bucket_versioning(Bucket="bestshot-dev")["Status"] == "Enabled"
+        assert s3.get_object(Bucket="bestshot-dev", Key="seed/hello.txt")["Body"].read() == b"hello from the seed\n"
+
+    return check
+
+
+PHASE = {
+    "tags": "aws",
+    "role": "localstack",
+    "containers": ["bestshot-localstack"],
+    "store": store_an_object,
+    "breaks": [delete_the_bucket],
+    "purged_paths": [state_dir() / "localstack"],
+    "bad_input": [
+        ("localstack_buckets", [{"name": "Bad_Bucket"}], "'Bad_Bucket' is not a valid S3 bucket name"),
+        ("localstack_services", ["s3", "not-a-service"], "localstack_services"),
+        (
+            "localstack_schedules",
+            [{"name": "x", "expression": "every 5 minutes", "target": {"arn": "a", "role_arn": "r"}}],
+            "an expression rate(<n> minutes|hours|days)",
+        ),
+        ("localstack_image", "localstack/localstack:2026.03.0", "needs localstack_auth_token"),
+        ("localstack_image", "localstack/localstack:latest", "needs localstack_auth_token"),
+        ("localstack_port", "http", "localstack_port"),
+        ("localstack_save_interval", 0, "localstack_save_interval must be a number of seconds from 1 to 3600"),
+        ("localstack_schedule_catch_up", -5, "localstack_schedule_catch_up a number of seconds from 0 to 86400"),
+        ("localstack_queues", [{"name": "bad name"}], "localstack_queues: queue 'bad name' needs a name"),
+        ("localstack_queues", [{"name": "orders", "fifo": True}], "'.fifo' exactly when fifo is true"),
+        ("localstack_queues", [{"name": "orders", "colour": "red"}], "localstack_queues"),
+        ("localstack_queues", [{"name": "a", "attributes": {"speed": 1}}], "attributes only from"),
+        ("localstack_fire_schedules", "sometimes", "localstack_fire_schedules"),
+        ("localstack_persistence", "maybe", "localstack_persistence"),
+    ],
+}

@@ -1,0 +1,46 @@
+"""The phase contract (molecule/contract.py) for the monitoring phase: the error tracker and the trace backend."""
+
+from __future__ import annotations
+
+import uuid
+
+from conftest import read_env_file, state_dir, wait_for
+from contract import *  # noqa: F401,F403  (the contract's tests, its fixture and its parametrization)
+from test_sentry import SECRETS, issues_titled, project, report_exception
+
+
+def store_an_issue():
+    message = f"contract-{uuid.uuid4().hex[:12]}"
+    report_exception(read_env_file(), message)
+    project_id = project("bestshot")["id"]
+    [issue] = wait_for("the issue in the API", lambda: issues_titled(project_id, message))
+
+    def check():
+        assert [found["id"] for found in issues_titled(project("bestshot")["id"], message)] == [issue["id"]]
+
+    return check
+
+
+PHASE = {
+    "tags": "monitoring",
+    "role": "sentry",
+    "containers": ["bestshot-sentry", "bestshot-traces"],
+    "store": store_an_issue,
+    "purged_paths": [state_dir() / "secrets" / name for name in SECRETS],
+    "bad_input": [
+        ("sentry_port", "http", "sentry_port"),
+        ("sentry_base_url", "127.0.0.1:9000/", "sentry_base_url must be an http(s) URL"),
+        ("sentry_projects", [{"name": "api", "team": "nobody"}], "a team from sentry_teams"),
+        ("sentry_app_project", "unknown", "sentry_app_project must name one of sentry_projects"),
+        ("sentry_webhooks", [{"name": "x", "kind": "teams", "url": "https://example.com"}], "sentry_webhooks"),
+        ("sentry_webhooks", [{"name": "x", "url": "ftp://example.com"}], "an http(s) url"),
+        ("sentry_smtp_security", "tls", "sentry_smtp_security"),
+        ("sentry_settings", {"MAX_EVENTS_PER_HOUR": 20000}, "quote numbers"),
+        ("sentry_traces_enabled", "maybe", "sentry_traces_enabled"),
+        ("sentry_traces_port", 70000, "sentry_traces_port and sentry_traces_grpc_port must be port numbers"),
+        ("sentry_traces_grpc_port", 9000, "sentry_port, sentry_traces_port and sentry_traces_grpc_port must be three"),
+        ("sentry_traces_base_url", "http://127.0.0.1:6006/", "sentry_traces_base_url must be an http(s) URL"),
+        ("sentry_traces_project", "my shop", "sentry_traces_project 1-100 letters"),
+        ("sentry_traces_settings", {"MAX_EVENTS_PER_HOUR": "1"}, "sentry_traces_settings must map Phoenix setting"),
+    ],
+}
