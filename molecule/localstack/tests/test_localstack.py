@@ -14,6 +14,7 @@ import boto3
 from conftest import inspect, labelled, read_env_file, run_playbook
 
 CONTAINER = "bestshot-localstack"
+VOLUME = "bestshot-localstack-data"
 ENDPOINT = "http://127.0.0.1:4566"
 
 
