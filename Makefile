@@ -7,12 +7,17 @@ ARGS ?=
 # Molecule scenarios `make molecule` runs, in lanes side by side (see scripts/molecule-lanes): scenarios in one lane
 # share the default project; the others have projects and ports (workstation: containers) of their own. One
 # scenario: LANES=tools. Their durations in CI (2026-11-26): lane 1 about 30 min, lane 2 about 21 min.
-LANES ?= "postgres localstack sentry" "workstation tools default"
+# default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
+LANES ?= "postgres localstack sentry" "workstation tools default default@2.17"
+# The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
+# in a venv of its own (.cache/core-X.Y, scripts/core-venv).
+CORES ?= 2.17 2.18 2.19 2.20
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LINK := .ansible/collections/ansible_collections/bestshot/devenv
 
 .PHONY: help setup setup-dev site status teardown purge standins browser lint sanity units molecule test benchmark build clean
+.PHONY: matrix docs ee galaxy-import collection-checks
 
 help:
 	@echo "make site       set up .venv, then provision this workstation (ARGS='--tags base' for one phase)"
@@ -23,6 +28,10 @@ help:
 	@echo "make test       set up the test tools, lint, sanity, unit tests, then every Molecule scenario"
 	@echo "make benchmark  time site.yml against docker compose on the same containers, and their idle memory"
 	@echo "make build      build the collection tarball"
+	@echo "make docs       build the documentation site into .cache/docs/html (strict, links checked)"
+	@echo "make matrix     lint, sanity and unit tests on every older ansible-core the collection claims (CORES)"
+	@echo "make ee         check the execution environment definition (ansible-builder create, introspect)"
+	@echo "make galaxy-import  run galaxy-importer on the built tarball, as Galaxy does on upload"
 
 $(VENV)/.run-deps: requirements.txt
 	@python=$$(scripts/find-python); echo "Using $$python ($$($$python --version))"; \
@@ -83,11 +92,28 @@ molecule: setup-dev browser
 	scripts/molecule-lanes $(LANES)
 
 # Everything CI runs; closes with one line adding up every test: "summary: N passed, N failed".
-# Stand-ins are built up front, side by side (each scenario's prepare then only checks them).
+# Stand-ins are built up front, side by side (each scenario's prepare then only checks them). The collection checks
+# (older cores, docs, EE, Galaxy import) run beside the Molecule lanes, which mostly wait on containers.
 test: lint sanity
 	rm -rf .cache/junit
-	$(MAKE) units standins molecule
+	$(MAKE) units standins
+	$(MAKE) --jobs=2 --output-sync=target molecule collection-checks
 	python scripts/test-summary .cache/junit
+
+matrix: setup-dev
+	scripts/core-matrix $(CORES)
+
+docs: setup-dev
+	scripts/build-docs
+
+ee: setup-dev
+	scripts/check-ee
+
+galaxy-import: setup-dev
+	scripts/galaxy-import
+
+collection-checks:
+	$(MAKE) --jobs=1 matrix docs ee galaxy-import
 
 # site.yml against docker compose on the same containers: bring-up times and idle memory (prints figures).
 benchmark: setup standins

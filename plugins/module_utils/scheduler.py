@@ -13,6 +13,8 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports the missing library
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+
 # rate(5 minutes) | cron(0 12 * * ? *) | at(2026-01-01T09:00:00)
 SCHEDULE_EXPRESSION = re.compile(
     r"^(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)"
@@ -23,21 +25,13 @@ SCHEDULE_EXPRESSION = re.compile(
 NAME = re.compile(r"^[0-9a-zA-Z._-]{1,64}$")
 
 
-def is_not_found(error):
-    """True for the API's 'no such schedule/group' answer."""
-    return (
-        isinstance(error, botocore.exceptions.ClientError)
-        and error.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
-    )
-
-
 def fetch(module, call, what, **kwargs):
     """The API's answer to a get_* call, or None when the resource does not exist."""
     try:
         return call(**kwargs)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-        if is_not_found(error):
-            return None
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return None
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:  # pylint: disable=duplicate-except
         module.fail_json_aws(error, msg=f"Could not read {what}")
 
 
@@ -69,11 +63,3 @@ def jsonable(value):
     if isinstance(value, datetime.datetime):
         return value.isoformat()
     return value
-
-
-def tags_to_list(tags):
-    return [{"Key": key, "Value": str(value)} for key, value in sorted((tags or {}).items())]
-
-
-def tags_to_dict(tags):
-    return {tag["Key"]: tag["Value"] for tag in tags or []}

@@ -13,7 +13,7 @@ version_added: 0.1.0
 description:
   - Creates, updates and deletes a schedule of Amazon EventBridge Scheduler (the C(scheduler) API), on AWS or on an
     AWS-compatible endpoint such as LocalStack (O(endpoint_url)).
-  - Idempotent; supports check mode and diff mode.
+  - Idempotent.
   - Options left out are not compared and keep the value the schedule has. When any given option differs, the
     schedule is updated with the given options merged over its current ones.
 author:
@@ -98,13 +98,24 @@ options:
       dead_letter_arn:
         description: ARN of an SQS queue that receives events that could not be delivered.
         type: str
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would be created, updated or deleted, and calls no changing API.
+  diff_mode:
+    support: full
+    details: The schedule as the API describes it, before and after.
+  platform:
+    support: full
+    platforms: posix
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
 notes:
   - In the LocalStack community edition schedules are stored but never run, and they are gone after a restart
-    unless something recreates them (the M(bestshot.devenv.localstack) role renders an init hook that does).
+    unless something recreates them (the P(bestshot.devenv.localstack#role) role renders an init hook that does).
 seealso:
   - module: bestshot.devenv.scheduler_schedule_group
 """

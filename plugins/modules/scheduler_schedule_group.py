@@ -13,7 +13,7 @@ version_added: 0.1.0
 description:
   - Creates and deletes a schedule group of Amazon EventBridge Scheduler (the C(scheduler) API) and manages its tags,
     on AWS or on an AWS-compatible endpoint such as LocalStack (O(endpoint_url)).
-  - Idempotent; supports check mode and diff mode.
+  - Idempotent.
 author:
   - bestshot.devenv maintainers (@bestshot)
 options:
@@ -27,17 +27,21 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  tags:
-    description: Tags of the group. Left out, the group's tags are not managed.
-    type: dict
-    aliases: [resource_tags]
-  purge_tags:
-    description: Whether tags that are not in O(tags) are removed.
-    type: bool
-    default: true
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would be created, tagged or deleted, and calls no changing API.
+  diff_mode:
+    support: full
+    details: The group (name, state, tags) before and after.
+  platform:
+    support: full
+    platforms: posix
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
+  - amazon.aws.tags
   - amazon.aws.boto3
 seealso:
   - module: bestshot.devenv.scheduler_schedule
@@ -87,13 +91,14 @@ schedule_group:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.bestshot.devenv.plugins.module_utils.scheduler import NAME
 from ansible_collections.bestshot.devenv.plugins.module_utils.scheduler import call_api
 from ansible_collections.bestshot.devenv.plugins.module_utils.scheduler import fetch
 from ansible_collections.bestshot.devenv.plugins.module_utils.scheduler import jsonable
-from ansible_collections.bestshot.devenv.plugins.module_utils.scheduler import tags_to_dict
-from ansible_collections.bestshot.devenv.plugins.module_utils.scheduler import tags_to_list
 
 
 def read(module, client, name):
@@ -103,7 +108,7 @@ def read(module, client, name):
         return None
     group = jsonable(group)
     answer = fetch(module, client.list_tags_for_resource, f"tags of schedule group {name}", ResourceArn=group["Arn"])
-    group["Tags"] = tags_to_dict((answer or {}).get("Tags"))
+    group["Tags"] = boto3_tag_list_to_ansible_dict((answer or {}).get("Tags") or [])
     return group
 
 
@@ -116,6 +121,22 @@ def describe(group):
     return described
 
 
+def tag_changes(have, want, purge):
+    """Tags to set (dict) and tag keys to remove (list) to go from have to want; none when tags are not managed."""
+    if want is None:
+        return {}, []
+    return compare_aws_tags(have, want, purge_tags=purge)
+
+
+def planned(before, name, tags, purge):
+    """The group as check mode predicts it after the change (None stays None when it is to be removed)."""
+    if before is None:
+        return {"Name": name, "State": "ACTIVE", "Tags": dict(tags or {})}
+    add, remove = tag_changes(before["Tags"], tags, purge)
+    kept = {key: value for key, value in before["Tags"].items() if key not in remove}
+    return {**before, "Tags": {**kept, **add}}
+
+
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
@@ -125,11 +146,12 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     name, state, tags = module.params["name"], module.params["state"], module.params["tags"]
+    purge = module.params["purge_tags"]
     if not NAME.match(name):
         module.fail_json(msg=f"name must be 1-64 letters, digits, '.', '-' or '_'; got {name!r}")
     if name == "default" and state == "absent":
         module.fail_json(msg="the group 'default' cannot be deleted")
-    tags = {key: str(value) for key, value in (tags or {}).items()} if tags is not None else None
+    tags = {key: str(value) for key, value in tags.items()} if tags is not None else None
     client = module.client("scheduler")
 
     before = read(module, client, name)
@@ -145,28 +167,30 @@ def main():
     elif before is None:
         changed = True
         if module.check_mode:
-            after = {"Name": name, "State": "ACTIVE", "Tags": tags or {}}
+            after = planned(before, name, tags, purge)
         else:
             call_api(
-                module, client.create_schedule_group, f"create schedule group {name}", Name=name, Tags=tags_to_list(tags)
+                module,
+                client.create_schedule_group,
+                f"create schedule group {name}",
+                Name=name,
+                Tags=ansible_dict_to_boto3_tag_list(tags or {}),
             )
             after = read(module, client, name)
-    elif tags is not None:
-        have = before["Tags"]
-        add = {key: value for key, value in tags.items() if have.get(key) != value}
-        remove = [key for key in have if key not in tags] if module.params["purge_tags"] else []
+    else:
+        add, remove = tag_changes(before["Tags"], tags, purge)
         if add or remove:
             changed = True
-            if not module.check_mode:
+            if module.check_mode:
+                after = planned(before, name, tags, purge)
+            else:
                 if add:
                     call_api(module, client.tag_resource, f"tag schedule group {name}",
-                             ResourceArn=before["Arn"], Tags=tags_to_list(add))
+                             ResourceArn=before["Arn"], Tags=ansible_dict_to_boto3_tag_list(add))
                 if remove:
                     call_api(module, client.untag_resource, f"untag schedule group {name}",
                              ResourceArn=before["Arn"], TagKeys=remove)
                 after = read(module, client, name)
-            else:
-                after = {**before, "Tags": {**{k: v for k, v in have.items() if k not in remove}, **add}}
 
     result = dict(changed=changed, schedule_group=describe(after))
     if module._diff:

@@ -94,6 +94,3 @@ def test_jsonable_turns_dates_into_text_and_drops_response_metadata():
     answer = {"CreationDate": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc), "ResponseMetadata": {}}
     assert utils.jsonable(answer) == {"CreationDate": "2026-01-01T00:00:00+00:00"}
 
-
-def test_tags_round_trip():
-    assert utils.tags_to_dict(utils.tags_to_list({"b": 2, "a": "1"})) == {"a": "1", "b": "2"}
