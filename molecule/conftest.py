@@ -121,6 +121,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def free_ports(count: int) -> list[int]:
+    """That many different TCP ports nothing listens on now."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
 def wait_for(what: str, probe, timeout: int = 90):
     """Polls probe() until it returns something truthy; returns that."""
     deadline = time.monotonic() + timeout
@@ -170,9 +180,10 @@ def fresh_project(tmp_path):
     """
     project = f"fresh-{uuid.uuid4().hex[:8]}"
     home = tmp_path / "state"
+    # Free ports for every phase: another project's containers hold the defaults, and the port preflight says so.
     ports = ("postgres_port", "localstack_port", "sentry_port", "sentry_traces_port", "sentry_traces_grpc_port",
              "tools_pgadmin_port", "tools_swagger_port")
-    extra = {"devenv_project": project, "devenv_home": str(home), **{name: free_port() for name in ports}}
+    extra = {"devenv_project": project, "devenv_home": str(home), **dict(zip(ports, free_ports(len(ports))))}
     yield {"project": project, "home": home, "extra_vars": extra}
     if any(labelled(project).values()) or home.exists():  # a bad-input test leaves nothing to purge
         run_playbook("playbooks/teardown.yml", "-e", json.dumps({**extra, "devenv_teardown": "purge"}), expect_rc=None)
