@@ -248,7 +248,7 @@ def check_pgadmin(env: dict, settings: dict) -> str:
 def check_swagger(env: dict, settings: dict) -> str:
     url = settings["swagger_url"]
     initializer = http(f"{url}/swagger-initializer.js").decode()
-    match = re.search(r"""url:\s*["']([^"']+)["']""", initializer)
+    match = re.search(r"""["']?url["']?\s*:\s*["']([^"']+)["']""", initializer)
     if not match:
         raise Failed(f"{url}/swagger-initializer.js names no spec")
     spec_url = urllib.parse.urljoin(f"{url}/", match.group(1))
