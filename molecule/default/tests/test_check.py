@@ -12,7 +12,7 @@ import boto3
 from conftest import docker, inspect, read_env_file, run_playbook, state_dir, wait_for
 
 PROJECT = "fullstack"  # devenv_project in molecule.yml
-LINE = re.compile(r"(PASS|FAIL)  (\w+) +([^:\"]+): ([^\"]*)")
+LINE = re.compile(r"^\s*(PASS|FAIL)  (\w+) +(.+?): (.*)$", re.MULTILINE)
 
 
 def results(output: str) -> list[tuple[str, str, str, str]]:
