@@ -16,13 +16,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LINK := .ansible/collections/ansible_collections/bestshot/devenv
 
-.PHONY: help setup setup-dev site status teardown purge standins browser lint sanity units molecule test benchmark build clean
+.PHONY: help setup setup-dev site status check teardown purge standins browser lint sanity units molecule test benchmark build clean
 .PHONY: matrix docs ee galaxy-import collection-checks
 
 help:
 	@echo "make site       set up .venv, then provision this workstation (ARGS='--tags base' for one phase)"
 	@echo "make standins   build the stand-in images (only for machines that cannot pull images)"
 	@echo "make status     show each service's state, health, URL and where its credentials are"
+	@echo "make check      is my stack OK? each phase end to end, as the app reaches it (ARGS='--tags aws')"
 	@echo "make teardown   stop the stack, data kept (ARGS='--tags base' for one phase)"
 	@echo "make purge      remove the stack: containers, volumes, secrets, env blocks"
 	@echo "make test       set up the test tools, lint, sanity, unit tests, then every Molecule scenario"
@@ -58,6 +59,9 @@ site: setup
 
 status: setup
 	ansible-playbook playbooks/status.yml $(ARGS)
+
+check: setup
+	ansible-playbook playbooks/check.yml $(ARGS)
 
 teardown: setup
 	ansible-playbook playbooks/teardown.yml $(ARGS)

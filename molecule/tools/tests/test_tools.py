@@ -120,6 +120,28 @@ def test_a_changed_spec_shows_after_a_re_run(browser):
     assert ("POST", "/orders") not in rendered_operations(browser)
 
 
+def test_without_a_spec_swagger_ui_serves_a_placeholder_that_says_how_to_set_one(browser):
+    """A default run (no tools_openapi_spec, no tools_openapi_url) answers on 8080 with the placeholder; giving a
+    spec again replaces it."""
+    try:
+        proc = run_playbook("site.yml", "--tags", "tools", "-e", "tools_openapi_spec=")
+        assert "Swagger UI: http://127.0.0.1:8080 (spec: placeholder" in " ".join(proc.output.split())
+        status = run_playbook("playbooks/status.yml").output
+        assert "spec: placeholder (set tools_openapi_spec" in status
+        browser.get(SWAGGER_URL)
+        title = WebDriverWait(browser, 60).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".info .title"))
+        )
+        assert f"{PROJECT} API - placeholder" in title.text
+        description = browser.find_element(By.CSS_SELECTOR, ".info .description").text
+        assert "tools_openapi_spec" in description and "site.yml --tags tools" in description
+        assert browser.find_elements(By.CSS_SELECTOR, ".opblock") == []
+    finally:
+        run_playbook("site.yml", "--tags", "tools")
+    assert rendered_operations(browser) == spec_operations(yaml.safe_load(ORIGINAL_SPEC.read_text()))
+    assert f"spec: {SPEC}" in run_playbook("playbooks/status.yml").output
+
+
 def test_turning_pgadmin_off_removes_only_its_container():
     run_playbook("site.yml", "--tags", "tools", "-e", "tools_pgadmin_enabled=false")
     assert inspect(PGADMIN) is None

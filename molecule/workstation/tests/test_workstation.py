@@ -1,9 +1,12 @@
 """The bootstrap phase on two fresh Debian workstations provisioned at once over SSH: each ends up with a running
 Docker engine its user reaches without sudo, psql, aws and awslocal on the login PATH, and the Python libraries the
-phases' modules need - enough for the base phase to run on both from the same inventory, each with its own secrets."""
+phases' modules need - enough for the base phase to run on both from the same inventory, each with its own secrets.
+And Node.js through mise, from the stand-in download sites (prepare.yml): the team's version global, the version an
+app checkout pins with Volta installed, .nvmrc honoured per directory."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -89,6 +92,49 @@ def test_the_python_environment_has_the_modules_libraries(name):
     assert out.strip() == "1.44.8"
 
 
+TEAM_NODE, PINNED_NODE = "24.19.0", "22.20.0"  # the role's default; what ~/src/volta-app pins (prepare.yml)
+
+
+def installed_node(container: str) -> list[str]:
+    return [line.split()[1] for line in on(container, "mise ls --installed node").stdout.splitlines()]
+
+
+@pytest.mark.parametrize("name", INSTANCES)
+def test_node_and_npm_work_in_a_login_shell_through_mise(name):
+    out = on(INSTANCES[name], "node --version && npm --version && command -v node && mise --version").stdout.split()
+    assert out[0] == f"v{TEAM_NODE}" and out[1] == "11.17.0"
+    assert out[2] == "/home/dev/.local/share/mise/shims/node"
+    assert out[3] == "2026.10.25"
+
+
+def test_the_version_an_app_pins_with_volta_is_installed():
+    # ws1 lists ~/src/volta-app in workstation_app_paths; ws2 has the same checkout but does not list it.
+    assert sorted(installed_node(INSTANCES["ws1"])) == sorted([PINNED_NODE, TEAM_NODE])
+    assert installed_node(INSTANCES["ws2"]) == [TEAM_NODE]
+    # The one-line move off Volta the README shows: mise then uses the pinned version in that checkout.
+    out = on(INSTANCES["ws1"], f"cd ~/src/volta-app && node --version && echo {PINNED_NODE} > .node-version "
+                               "&& node --version; rm -f .node-version").stdout.split()
+    assert out == [f"v{TEAM_NODE}", f"v{PINNED_NODE}"]
+
+
+def test_in_a_checkout_with_nvmrc_that_version_is_used():
+    assert on(INSTANCES["ws1"], "cd ~/src/nvm-app && node --version && npm --version").stdout.split() == [
+        f"v{PINNED_NODE}", "10.9.3"]
+    assert on(INSTANCES["ws1"], "cd ~/src && node --version").stdout.strip() == f"v{TEAM_NODE}"
+
+
+def test_mise_is_activated_for_bash_and_zsh_in_marked_blocks_and_corepack_is_enabled():
+    container = INSTANCES["ws2"]
+    for name, line in ((".bashrc", "mise activate bash"), (".zshrc", "mise activate zsh"),
+                       (".profile", "mise/shims:$PATH"), (".zprofile", "mise/shims:$PATH")):
+        text = on(container, f"cat ~/{name}").stdout
+        assert text.count("# BEGIN mise (managed by bestshot.devenv)") == 1 and line in text, name
+    assert on(container, "bash -ic 'echo $MISE_SHELL' 2>/dev/null").stdout.strip() == "bash"
+    # corepack's yarn and pnpm, with mise's shims (they fetch the package manager a repo's packageManager names).
+    out = on(container, "command -v yarn pnpm && ls ~/.local/share/mise/installs/node/*/bin/").stdout
+    assert "/home/dev/.local/share/mise/shims/yarn" in out and "pnpm" in out
+
+
 def test_check_mode_on_the_provisioned_workstations_reports_no_change():
     proc = run_playbook("site.yml", "--check")
     assert recap(proc.output)["changed"] == 0
@@ -100,6 +146,21 @@ def test_check_mode_on_a_fresh_workstation_completes_and_installs_nothing(fresh_
     assert recap(proc.output)["failed"] == 0
     assert on(FRESH, "command -v dockerd psql || true").stdout.strip() == ""
     assert on(FRESH, "test -e ~/.local/share/bestshot-devenv", check=False).returncode != 0
+    assert on(FRESH, "ls ~/.local/bin/mise ~/.local/share/mise ~/.config/mise ~/.zshrc 2>/dev/null || true").stdout == ""
+    assert "mise" not in on(FRESH, "cat ~/.bashrc ~/.profile").stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("workstation_node_versions", ["lts"], "workstation_node_versions must list exact Node.js versions"),
+        ("workstation_app_paths", ["src/shop"], "workstation_app_paths must list absolute paths"),
+    ],
+)
+def test_bad_node_settings_fail_before_anything_changes(fresh_workstation, variable, value, expected):
+    proc = run_playbook("site.yml", "-e", json.dumps({variable: value}), inventory=fresh_workstation, expect_rc=2)
+    assert expected in proc.output
+    assert on(FRESH, "command -v dockerd psql mise || true").stdout.strip() == ""
 
 
 def test_an_unsupported_system_fails_before_anything_changes(fresh_workstation):
