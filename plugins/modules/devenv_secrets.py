@@ -54,7 +54,7 @@ options:
         default: 32
       chars:
         description:
-          - Character sets of a generated secret, as the P(ansible.builtin.password#lookup) lookup names them
+          - Character sets of a generated secret, as the C(ansible.builtin.password) lookup names them
             (C(ascii_letters), C(ascii_lowercase), C(ascii_uppercase), C(digits), C(hexdigits), C(punctuation)), or
             literal characters (for example C(abcdef)).
         type: list
