@@ -8,7 +8,7 @@ A scenario imports these tests into a module of its own together with a table, P
         "role": "postgres",                          # the role label of what it makes
         "project": "bestshot",                       # optional: the scenario's devenv_project (default bestshot)
         "containers": ["bestshot-postgres"],         # the containers it runs
-        "bad_input": [(variable, value, expected message fragment), ...],
+        "bad_input": [(variable, value, expected message fragment[, other settings]), ...],
         "store": store,      # optional () -> check: keeps something the way the app would; check() asserts it is there
         "breaks": [break],   # () -> check: breaks something a re-run must repair; check() asserts it is repaired
     }
@@ -92,8 +92,9 @@ def test_check_mode_on_a_fresh_machine_completes_and_creates_nothing(phase, fres
 
 
 def test_bad_input_fails_naming_the_variable_before_anything_is_created(phase, fresh_project, bad_input):
-    variable, value, expected = bad_input
-    output = run_with_bad_input(phase["tags"], fresh_project, variable, value)
+    variable, value, expected, *more = bad_input  # more: other settings the case needs, e.g. a port it clashes with
+    fresh = {**fresh_project, "extra_vars": {**fresh_project["extra_vars"], **(more[0] if more else {})}}
+    output = run_with_bad_input(phase["tags"], fresh, variable, value)
     assert expected in output, output[-3000:]
 
 
