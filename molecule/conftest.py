@@ -143,18 +143,21 @@ def wait_for(what: str, probe, timeout: int = 90):
 
 
 def pgadmin_session(url: str):
-    """A function calling pgAdmin's API at url as its desktop-mode user, with the CSRF token the API wants."""
+    """A function calling pgAdmin's API at url as its desktop-mode user, with the CSRF token the API wants.
+
+    The function: call(path, data=None, method=None) -> the JSON answer (GET, or POST with data, or the method given).
+    """
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     opener.open(f"{url}/browser/", timeout=30).read()  # the session cookie
     script = opener.open(f"{url}/browser/js/utils.js", timeout=30).read().decode()
     token = re.search(r"pgAdmin\['csrf_token'\] = '([^']+)'", script).group(1)
 
-    def call(path: str, data: dict | None = None) -> dict:
+    def call(path: str, data: dict | None = None, method: str | None = None) -> dict:
         request = urllib.request.Request(
             f"{url}{path}",
             data=None if data is None else json.dumps(data).encode(),
             headers={"X-pgA-CSRFToken": token, "Content-Type": "application/json"},
-            method="GET" if data is None else "POST",
+            method=method or ("GET" if data is None else "POST"),
         )
         with opener.open(request, timeout=60) as answer:
             return json.load(answer)
@@ -170,6 +173,16 @@ def registered_server(call, name: str) -> tuple[str, str]:
     servers = listing["result"] or listing["data"]  # pgAdmin 9 answers this one in "result"
     [server] = [s for s in servers if s["label"] == name]
     return group["_id"], server["_id"]
+
+
+def assert_pgadmin_connects(url: str, name: str, database: str) -> None:
+    """pgAdmin connects the registered server (its password file, no prompt) and lists the database."""
+    call = pgadmin_session(url)
+    group_id, server_id = registered_server(call, name)
+    answer = call(f"/browser/server/connect/{group_id}/{server_id}", {})
+    assert answer["success"] == 1 and answer["data"]["connected"] is True, answer
+    databases = call(f"/browser/database/nodes/{group_id}/{server_id}")["data"]
+    assert database in [entry["label"] for entry in databases]
 
 
 @pytest.fixture

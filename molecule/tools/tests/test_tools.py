@@ -19,6 +19,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import (
+    assert_pgadmin_connects,
     inspect,
     labelled,
     recap,
@@ -92,12 +93,7 @@ def test_pgadmin_opens_without_login_and_connects_the_registered_server(browser)
 
 
 def test_pgadmin_connects_the_server_without_a_password():
-    call = pgadmin_session(PGADMIN_URL)
-    group_id, server_id = registered_server(call, SERVER_NAME)
-    answer = call(f"/browser/server/connect/{group_id}/{server_id}", {})
-    assert answer["success"] == 1 and answer["data"]["connected"] is True, answer
-    databases = call(f"/browser/database/nodes/{group_id}/{server_id}")["data"]
-    assert PROJECT in [database["label"] for database in databases]
+    assert_pgadmin_connects(PGADMIN_URL, SERVER_NAME, PROJECT)
 
 
 def test_the_password_file_is_private_to_pgadmin():

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import stat
 
 import pytest
+from conftest import run_module
 
 from ansible_collections.bestshot.devenv.plugins.modules import devenv_secrets as module
 
 
-@contextlib.contextmanager
-def module_args(args: dict):
-    """Hands args to AnsibleModule the way the running ansible-core does."""
-    try:
-        from ansible.module_utils.testing import patch_module_args  # ansible-core >= 2.19
-    except ImportError:
-        from ansible.module_utils import basic
-        from ansible.module_utils.common.text.converters import to_bytes
-
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        yield
-        return
-    with patch_module_args(args):
-        yield
-
-
 def run(capsys, check_mode: bool = False, **args) -> dict:
-    with module_args({**args, "_ansible_check_mode": check_mode}), pytest.raises(SystemExit):
-        module.main()
-    return json.loads(capsys.readouterr().out)
+    return run_module(capsys, module, check_mode, **args)
 
 
 def mode(path) -> int:

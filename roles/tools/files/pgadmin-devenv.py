@@ -1,0 +1,102 @@
+# Registers the workstation's PostgreSQL in pgAdmin, in one run inside the pgAdmin container (uid 5050):
+#   python3 -c <this file>, input as JSON in DEVENV_INPUT:
+#   {"check": bool, "passfile": path, "password_line": str ("": no password known yet, the file is left alone),
+#    "servers_file": path, "servers": str, "server": name, "group": name,
+#    "database": path of pgAdmin's SQLite database, "schema": the ConfigDB version the query below was written for}
+# 1. The password file (0600) and the server definition file (0644) in pgAdmin's volume, written when they differ.
+# 2. Is the server (by name, in the group) registered? pgAdmin keeps its servers in its SQLite database. With the
+#    schema this role was written against (table `version`, ConfigDB = "schema") one read-only query answers;
+#    with any other schema pgAdmin's own `setup.py dump-servers` does (slower: it starts the application).
+# 3. When it is not, pgAdmin's own `setup.py load-servers` adds it (the user's other servers are left alone).
+# With "check": true nothing is written. Prints one line: BESTSHOT-DEVENV-RESULT {"changes": [...], "error": ...}.
+# Nothing secret is ever printed.
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+RESULT_MARKER = "BESTSHOT-DEVENV-RESULT"
+WEB = "/pgadmin4"
+
+
+def ensure_file(path, content, mode, label, check, changed):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            current = handle.read()
+        current_mode = os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        current, current_mode = None, None
+    if current == content and current_mode == mode:
+        return
+    changed.append(f"{label} {'written' if current != content else 'mode set'}")
+    if check:
+        return
+    folder = os.path.dirname(path)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".devenv-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(content)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def registered_by_query(spec):
+    """True/False from pgAdmin's database, or None when its schema is not the one this query was written for."""
+    try:
+        with sqlite3.connect(f"file:{spec['database']}?mode=ro", uri=True, timeout=10) as db:
+            row = db.execute("SELECT value FROM version WHERE name = 'ConfigDB'").fetchone()
+            if row is None or int(row[0]) != int(spec["schema"]):
+                return None
+            found = db.execute(
+                "SELECT 1 FROM server JOIN servergroup ON server.servergroup_id = servergroup.id"
+                " WHERE server.name = ? AND servergroup.name = ? LIMIT 1",
+                (spec["server"], spec["group"]),
+            ).fetchone()
+            return found is not None
+    except sqlite3.Error:
+        return None
+
+
+def registered_by_dump(spec):
+    handle, dump = tempfile.mkstemp(prefix="devenv-dump-", suffix=".json")
+    os.close(handle)
+    try:
+        subprocess.run([sys.executable, "setup.py", "dump-servers", dump], cwd=WEB, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        with open(dump, encoding="utf-8") as result:
+            servers = (json.load(result).get("Servers") or {}).values()
+    finally:
+        os.unlink(dump)
+    return any(s.get("Name") == spec["server"] and s.get("Group") == spec["group"] for s in servers)
+
+
+def main():
+    spec = json.loads(os.environ["DEVENV_INPUT"])
+    changed = []
+    error = None
+    try:
+        if spec.get("password_line"):
+            ensure_file(spec["passfile"], spec["password_line"], 0o600, "password file", spec["check"], changed)
+        ensure_file(spec["servers_file"], spec["servers"], 0o644, "server definition", spec["check"], changed)
+        registered = registered_by_query(spec)
+        if registered is None:
+            registered = registered_by_dump(spec)
+        if not registered:
+            changed.append(f"server {spec['server']!r} registered in the group {spec['group']!r}")
+            if not spec["check"]:
+                subprocess.run([sys.executable, "setup.py", "load-servers", spec["servers_file"]], cwd=WEB,
+                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    except subprocess.CalledProcessError as exc:
+        error = f"{' '.join(exc.cmd[1:3])} failed: {(exc.stderr or '').strip()[-300:]}"
+    except Exception as exc:  # reported to Ansible, which fails the task with this message
+        error = f"{type(exc).__name__}: {exc}"
+    print(RESULT_MARKER, json.dumps({"changes": changed, "error": error}))
+
+
+main()
