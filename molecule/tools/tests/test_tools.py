@@ -19,6 +19,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import (
+    REPO,
     assert_pgadmin_connects,
     inspect,
     labelled,
@@ -100,6 +101,32 @@ def test_the_password_file_is_private_to_pgadmin():
     stat = subprocess.run(["docker", "exec", PGADMIN, "stat", "-c", "%a %u", "/var/lib/pgadmin/devenv.pgpass"],
                           capture_output=True, text=True, check=True).stdout.split()
     assert stat == ["600", "5050"]
+
+
+def pgadmin_script(**changes) -> dict:
+    """The role's script run in pgAdmin in check mode (writes nothing), for the workstation's server; its result."""
+    servers_file = "/var/lib/pgadmin/devenv-servers.json"
+    spec = {"check": True, "passfile": "/var/lib/pgadmin/devenv.pgpass", "password_line": "",
+            "servers_file": servers_file, "server": SERVER_NAME, "group": "devenv",
+            "database": "/var/lib/pgadmin/pgadmin4.db", "schema": 52,
+            "servers": subprocess.run(["docker", "exec", PGADMIN, "cat", servers_file], capture_output=True,
+                                      text=True, check=True).stdout, **changes}
+    script = (REPO / "roles" / "tools" / "files" / "pgadmin-devenv.py").read_text()
+    proc = subprocess.run(["docker", "exec", "-e", f"DEVENV_INPUT={json.dumps(spec)}", PGADMIN, "/venv/bin/python3",
+                           "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    [line] = [line for line in proc.stdout.splitlines() if line.startswith("BESTSHOT-DEVENV-RESULT ")]
+    return json.loads(line.split(" ", 1)[1])
+
+
+def test_the_registered_server_is_read_from_pgadmin_918s_database_and_through_pgadmin_on_another_schema():
+    direct = pgadmin_script()
+    assert direct == {"changes": [], "notes": [], "error": None}
+    # Another schema version: pgAdmin's own dump-servers answers, and the run says it took the slower way.
+    other = pgadmin_script(schema=0)
+    assert other["error"] is None and other["changes"] == [], other
+    assert "dump-servers" in other["notes"][0]
+    missing = pgadmin_script(schema=0, server="a server nobody registered")
+    assert missing["changes"] == ["server 'a server nobody registered' registered in the group 'devenv'"], missing
 
 
 def test_a_changed_spec_shows_after_a_re_run(browser):

@@ -8,7 +8,8 @@
 #    schema this role was written against (table `version`, ConfigDB = "schema") one read-only query answers;
 #    with any other schema pgAdmin's own `setup.py dump-servers` does (slower: it starts the application).
 # 3. When it is not, pgAdmin's own `setup.py load-servers` adds it (the user's other servers are left alone).
-# With "check": true nothing is written. Prints one line: BESTSHOT-DEVENV-RESULT {"changes": [...], "error": ...}.
+# With "check": true nothing is written. Prints one line: BESTSHOT-DEVENV-RESULT {"changes": [...], "notes": [...],
+# "error": ...} (a note says when the slower way was taken).
 # Nothing secret is ever printed.
 import json
 import os
@@ -46,12 +47,14 @@ def ensure_file(path, content, mode, label, check, changed):
         raise
 
 
-def registered_by_query(spec):
+def registered_by_query(spec, notes):
     """True/False from pgAdmin's database, or None when its schema is not the one this query was written for."""
     try:
         with sqlite3.connect(f"file:{spec['database']}?mode=ro", uri=True, timeout=10) as db:
             row = db.execute("SELECT value FROM version WHERE name = 'ConfigDB'").fetchone()
             if row is None or int(row[0]) != int(spec["schema"]):
+                notes.append(f"pgAdmin's database schema is {row[0] if row else 'unknown'}, not {spec['schema']} "
+                             "(pgAdmin 9.18): asked pgAdmin's setup.py dump-servers instead (slower)")
                 return None
             found = db.execute(
                 "SELECT 1 FROM server JOIN servergroup ON server.servergroup_id = servergroup.id"
@@ -59,7 +62,8 @@ def registered_by_query(spec):
                 (spec["server"], spec["group"]),
             ).fetchone()
             return found is not None
-    except sqlite3.Error:
+    except sqlite3.Error as exc:
+        notes.append(f"pgAdmin's database could not be read ({exc}): asked pgAdmin's setup.py dump-servers instead")
         return None
 
 
@@ -78,13 +82,13 @@ def registered_by_dump(spec):
 
 def main():
     spec = json.loads(os.environ["DEVENV_INPUT"])
-    changed = []
+    changed, notes = [], []
     error = None
     try:
         if spec.get("password_line"):
             ensure_file(spec["passfile"], spec["password_line"], 0o600, "password file", spec["check"], changed)
         ensure_file(spec["servers_file"], spec["servers"], 0o644, "server definition", spec["check"], changed)
-        registered = registered_by_query(spec)
+        registered = registered_by_query(spec, notes)
         if registered is None:
             registered = registered_by_dump(spec)
         if not registered:
@@ -96,7 +100,7 @@ def main():
         error = f"{' '.join(exc.cmd[1:3])} failed: {(exc.stderr or '').strip()[-300:]}"
     except Exception as exc:  # reported to Ansible, which fails the task with this message
         error = f"{type(exc).__name__}: {exc}"
-    print(RESULT_MARKER, json.dumps({"changes": changed, "error": error}))
+    print(RESULT_MARKER, json.dumps({"changes": changed, "notes": notes, "error": error}))
 
 
 main()
