@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from conftest import read_env_file, state_dir, wait_for
+from conftest import docker, read_env_file, state_dir, wait_for
 from contract import *  # noqa: F401,F403  (the contract's tests, its fixture and its parametrization)
-from test_sentry import SECRETS, issues_titled, project, report_exception
+from test_sentry import CONTAINER, SECRETS, api, issues_titled, project, report_exception, secret
 
 
 def store_an_issue():
@@ -21,11 +21,31 @@ def store_an_issue():
     return check
 
 
+def revoke_the_api_token_and_change_the_admin_password():
+    """What a user may do in Bugsink's admin: the role's API token gone, the admin's password changed by hand."""
+    script = ("from bsmain.models import AuthToken; from django.contrib.auth import get_user_model; "
+              "AuthToken.objects.all().delete(); admin = get_user_model().objects.get(username='dev@bestshot.test'); "
+              "admin.set_password('changed-by-hand'); admin.save()")
+    assert docker("exec", CONTAINER, "bugsink-manage", "shell", "-c", script).returncode == 0
+
+    def check():
+        assert api("teams/")["results"]  # the role's token works again
+        probe = ("import os; from django.contrib.auth import get_user_model; "
+                 "print('password-ok', get_user_model().objects.get(username='dev@bestshot.test')"
+                 ".check_password(os.environ['PW']))")
+        proc = docker("exec", "-e", f"PW={secret('sentry-admin-password')}", CONTAINER, "bugsink-manage", "shell",
+                      "-c", probe)
+        assert "password-ok True" in proc.stdout, proc.stdout[-500:]
+
+    return check
+
+
 PHASE = {
     "tags": "monitoring",
     "role": "sentry",
     "containers": ["bestshot-sentry", "bestshot-traces"],
     "store": store_an_issue,
+    "breaks": [revoke_the_api_token_and_change_the_admin_password],
     "purged_paths": [state_dir() / "secrets" / name for name in SECRETS],
     "bad_input": [
         ("sentry_port", "http", "sentry_port"),

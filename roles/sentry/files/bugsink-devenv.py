@@ -1,9 +1,10 @@
 # Brings the parts of Bugsink that its REST API does not manage in line with the role's settings.
 # Runs inside the container as `bugsink-manage shell -c <this file>`, reading JSON from DEVENV_INPUT:
-#   {"action": "access", "check": bool, "email": ..., "password": ..., "token": ...}
+#   {"actions": [one or both of "access", "alerts", in this order], "check": bool, ...}
+#   access: {"email": ..., "password": ..., "token": ...}
 #       the admin user (superuser, log-in e-mail, password) and the API token the role's REST calls use
-#   {"action": "alerts", "check": bool, "email": ..., "email_alerts": bool, "projects": [names],
-#    "webhooks": [{"name", "kind", "url", "state", "projects": [names; none or empty: every project]}]}
+#   alerts: {"email": ..., "email_alerts": bool, "projects": [names],
+#            "webhooks": [{"name", "kind", "url", "state", "projects": [names; none or empty: every project]}]}
 #       the admin's team and project memberships (e-mail alerts) and the projects' messaging channels
 # With "check": true nothing is written. Prints one line: BESTSHOT-DEVENV-RESULT {"changes": [...], "error": ...}.
 # Nothing secret is ever printed.
@@ -120,12 +121,13 @@ def main():
     error = None
     try:
         with transaction.atomic():
-            if spec["action"] == "access":
-                ensure_access(spec, changed)
-            elif spec["action"] == "alerts":
-                ensure_alerts(spec, changed)
-            else:
-                raise ValueError(f"unknown action {spec['action']!r}")
+            for action in spec["actions"]:
+                if action == "access":
+                    ensure_access(spec, changed)
+                elif action == "alerts":
+                    ensure_alerts(spec, changed)
+                else:
+                    raise ValueError(f"unknown action {action!r}")
     except Exception as exc:  # reported to Ansible, which fails the task with this message
         error = f"{type(exc).__name__}: {exc}"
     print(RESULT_MARKER, json.dumps({"changes": changed, "error": error}))
