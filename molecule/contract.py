@@ -115,12 +115,18 @@ def test_a_re_run_repairs_a_stopped_container_and_what_someone_removed(phase):
 def test_teardown_stop_keeps_the_data_and_a_re_run_brings_it_back(phase):
     check = phase["store"]() if "store" in phase else (lambda: None)
     volumes = phase_objects(phase, "volume")
+    ids = {name: inspect(name)["Id"] for name in phase["containers"]}
     run_playbook("playbooks/teardown.yml", "--tags", phase["tags"])
     for name in phase["containers"]:
-        assert inspect(name)["State"]["Running"] is False, f"{name} still runs after teardown stop"
+        stopped = inspect(name)
+        assert stopped["State"]["Running"] is False, f"{name} still runs after teardown stop"
+        # The same container, stopped as it was (not replaced by a bare one of the same image).
+        assert stopped["Id"] == ids[name] and stopped["State"]["Status"] == "exited", (name, stopped["State"])
+    assert phase_objects(phase, "container") == sorted(phase["containers"])
     assert phase_objects(phase, "volume") == volumes
     run_playbook("site.yml", "--tags", phase["tags"])
     assert_running_healthy_on_loopback(phase)
+    assert {name: inspect(name)["Id"] for name in phase["containers"]} == ids  # started again, not recreated
     check()
 
 
