@@ -6,7 +6,8 @@ VENV ?= .venv
 ARGS ?=
 # Molecule scenarios `make molecule` runs, in lanes side by side (see scripts/molecule-lanes): scenarios in one lane
 # share the default project; the others have projects and ports (workstation: containers) of their own. One
-# scenario: LANES=tools. Their durations in CI (2026-11-26): lane 1 about 30 min, lane 2 about 21 min.
+# scenario: LANES=tools. Their durations (2026-11-29, clean clone on a 2-core machine): lane 1 about 34 min, lane 2
+# about 30 min; the whole `make test` about 35 min.
 # default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
 LANES ?= "postgres localstack sentry" "workstation tools default default@2.17"
 # The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
