@@ -12,10 +12,11 @@ short_description: Keep a set of directories and small files in line, in one cal
 version_added: 1.1.0
 description:
   - Makes sure each directory exists with its mode, each file has the given content and mode (written in one step
-    when it differs), and each path listed under O(absent) is gone.
+    when it differs), each marked block of lines under O(blocks) is in its file as given (or gone), and each path
+    listed under O(absent) is gone.
   - One call for what would otherwise be a C(file) or C(copy) task per path, each a module call of its own; the
     phases of C(bestshot.devenv) use it for the files they mount into their containers (for example LocalStack's
-    init hooks).
+    init hooks), and for their blocks of the app's env file.
 author:
   - bestshot.devenv maintainers (@bestshot)
 extends_documentation_fragment:
@@ -59,13 +60,45 @@ options:
         description: Its mode, in octal (for example C(0644)).
         type: str
         default: "0644"
+  blocks:
+    description:
+      - Marked blocks of lines in files whose other lines are left as they are (as M(ansible.builtin.blockinfile)
+        writes them, so a file it wrote is taken over unchanged). A block is the line O(blocks[].marker) with
+        C({mark}) as C(BEGIN), its lines, and the marker with C(END).
+      - A block found in the file is replaced where it is; a new one is added at the end. Several blocks of one
+        file are written in one step.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file. It is created (with O(blocks[].mode)) when a block is to be written and it is missing.
+        type: path
+        required: true
+      marker:
+        description: The marker line, with C({mark}) where C(BEGIN) and C(END) go.
+        type: str
+        required: true
+      block:
+        description: The block's lines (without the markers). Ignored when O(blocks[].state=absent).
+        type: str
+        default: ""
+      state:
+        description: C(present) writes the block; C(absent) removes it (nothing to do when the file is missing).
+        type: str
+        choices: [present, absent]
+        default: present
+      mode:
+        description: The file's mode, in octal, when it is written or created.
+        type: str
+        default: "0600"
   absent:
     description: Paths to remove (a file, a link or a whole directory); a missing path is left as it is.
     type: list
     elements: path
     default: []
 notes:
-  - Directories are handled first, then files, then O(absent).
+  - Directories are handled first, then files, then blocks, then O(absent).
 """
 
 EXAMPLES = r"""
@@ -81,6 +114,19 @@ EXAMPLES = r"""
         mode: "0755"
     absent:
       - "{{ devenv_home }}/localstack/ready.d/50-old-hook.sh"
+
+- name: Write one block of the env file and remove another, in one step
+  bestshot.devenv.devenv_files:
+    blocks:
+      - path: "{{ devenv_env_file }}"
+        marker: "# {mark} postgres (managed by bestshot.devenv)"
+        block: |-
+          PGHOST=127.0.0.1
+          PGPORT=5432
+      - path: "{{ devenv_env_file }}"
+        marker: "# {mark} traces (managed by bestshot.devenv)"
+        state: absent
+  no_log: true  # the blocks may hold credentials
 """
 
 RETURN = r"""
@@ -164,6 +210,29 @@ def remove(path):
         os.unlink(path)
 
 
+def with_block(content, marker, block, present):
+    """content (bytes, or None for a missing file) with the marked block replaced where it is, added at the end, or
+    removed: the lines blockinfile writes, so that a file it wrote is taken over as it is."""
+    begin, end = (marker.replace("{mark}", mark).encode("utf-8") for mark in ("BEGIN", "END"))
+    lines = (content or b"").splitlines(True)
+    first = last = None
+    for number, line in enumerate(lines):
+        if line.rstrip(b"\r\n") == begin:
+            first = number
+        if line.rstrip(b"\r\n") == end:
+            last = number
+    wanted = []
+    if present:
+        wanted = [begin + b"\n"] + [line + b"\n" for line in block.encode("utf-8").splitlines()] + [end + b"\n"]
+    if first is not None and last is not None and first <= last:
+        lines[first:last + 1] = wanted
+    elif wanted:
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
+            lines[-1] += b"\n"
+        lines.extend(wanted)
+    return b"".join(lines)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -182,6 +251,18 @@ def main():
                 required_one_of=[("content", "src")],
                 mutually_exclusive=[("content", "src")],
             ),
+            blocks=dict(
+                type="list",
+                elements="dict",
+                default=[],
+                options=dict(
+                    path=dict(type="path", required=True),
+                    marker=dict(type="str", required=True),
+                    block=dict(type="str", default=""),
+                    state=dict(type="str", choices=["present", "absent"], default="present"),
+                    mode=dict(type="str", default="0600"),
+                ),
+            ),
             absent=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
@@ -197,6 +278,25 @@ def main():
         else:
             content = entry["content"].encode("utf-8")
         files.append((entry["path"], content, parse_mode(module, entry["mode"], entry["path"])))
+    # The blocks, applied file by file to what each file holds now: one (path, content, mode) more per file.
+    edited = {}
+    for entry in module.params["blocks"]:
+        if "{mark}" not in entry["marker"]:
+            module.fail_json(msg=f"{entry['path']}: a block's marker must hold {{mark}}; got {entry['marker']!r}")
+        path = entry["path"]
+        before = edited[path][0] if path in edited else read_bytes(path)
+        present = entry["state"] == "present"
+        after = with_block(before, entry["marker"], entry["block"], present)
+        if before is None and not present:
+            after = None  # nothing to remove from a file that does not exist
+        if present:
+            mode = parse_mode(module, entry["mode"], path)
+        elif path in edited:
+            mode = edited[path][1]
+        else:
+            mode = current_mode(path) if before is not None else None  # a removal leaves the mode as it is
+        edited[path] = (after, mode)
+    files.extend((path, content, mode) for path, (content, mode) in edited.items() if content is not None)
 
     changed_paths, diffs = [], []
     for path, mode in directories:

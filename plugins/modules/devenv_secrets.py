@@ -60,6 +60,13 @@ options:
         type: list
         elements: str
         default: [ascii_letters, digits]
+  stored:
+    description:
+      - Also return every other secret already stored in O(path) (each file whose name is a valid secret name), with
+        its mode set to C(0600) like a requested one. A playbook whose later steps need further secrets of the same
+        directory then needs no second call; none is generated.
+    type: bool
+    default: false
 notes:
   - An existing file is read as it is (surrounding white space removed), whatever its length or characters; its mode is
     set to C(0600).
@@ -81,7 +88,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 secrets:
-  description: Each secret's value by its name.
+  description: Each secret's value by its name (with O(stored), also those of the other files).
   returned: success
   type: dict
   sample: {"postgres-app-password": "..."}
@@ -155,6 +162,7 @@ def main():
                     chars=dict(type="list", elements="str", default=["ascii_letters", "digits"]),
                 ),
             ),
+            stored=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -170,7 +178,12 @@ def main():
         changed = ensure_directory(module, directory) or changed
 
     values, created = {}, []
-    for request in module.params["files"]:
+    requests = list(module.params["files"])
+    if module.params["stored"] and os.path.isdir(path):
+        requested = {request["name"] for request in requests}
+        requests += [{"name": name} for name in sorted(os.listdir(path))
+                     if name not in requested and NAME.match(name) and os.path.isfile(os.path.join(path, name))]
+    for request in requests:
         file_path = os.path.join(path, request["name"])
         if os.path.isfile(file_path):
             with open(file_path, encoding="utf-8") as handle:

@@ -77,3 +77,43 @@ def test_a_file_from_a_source_on_the_machine_is_copied_when_it_differs(tmp_path,
     assert run_module(capsys, module, **args)["changed_paths"] == [str(copy)] and copy.read_bytes() == source.read_bytes()
     missing = run_module(capsys, module, files=[{"path": str(copy), "src": str(tmp_path / "nope")}])
     assert missing["failed"] is True and "does not exist" in missing["msg"]
+
+
+def env_blocks(path, **blocks) -> dict:
+    """Blocks of one file: name -> its lines, or None to remove it."""
+    return {"blocks": [
+        {"path": str(path), "marker": f"# {{mark}} {name} (managed by bestshot.devenv)",
+         "block": lines or "", "state": "absent" if lines is None else "present"}
+        for name, lines in blocks.items()]}
+
+
+def test_blocks_are_written_in_one_step_beside_the_users_own_lines_and_a_second_call_changes_nothing(tmp_path, capsys):
+    path = tmp_path / "devenv.env"
+    path.write_text("MY_OWN=1")  # a line of the user's, without a final newline
+    first = run_module(capsys, module, **env_blocks(path, postgres="PGPORT=5432\nPGUSER=app", traces="OTEL=1"))
+    assert first["changed"] is True and first["changed_paths"] == [str(path)]
+    assert path.read_text() == (
+        "MY_OWN=1\n"
+        "# BEGIN postgres (managed by bestshot.devenv)\nPGPORT=5432\nPGUSER=app\n# END postgres (managed by bestshot.devenv)\n"
+        "# BEGIN traces (managed by bestshot.devenv)\nOTEL=1\n# END traces (managed by bestshot.devenv)\n")
+    assert mode(path) == 0o600
+    again = run_module(capsys, module, **env_blocks(path, postgres="PGPORT=5432\nPGUSER=app", traces="OTEL=1"))
+    assert again["changed"] is False
+
+
+def test_a_block_is_replaced_where_it_is_and_another_removed(tmp_path, capsys):
+    path = tmp_path / "devenv.env"
+    run_module(capsys, module, **env_blocks(path, postgres="PGPORT=5432", traces="OTEL=1", sentry="DSN=x"))
+    result = run_module(capsys, module, diff=True, **env_blocks(path, postgres="PGPORT=5433", traces=None))
+    assert result["changed"] is True and len(result["diff"]) == 1
+    assert path.read_text() == (
+        "# BEGIN postgres (managed by bestshot.devenv)\nPGPORT=5433\n# END postgres (managed by bestshot.devenv)\n"
+        "# BEGIN sentry (managed by bestshot.devenv)\nDSN=x\n# END sentry (managed by bestshot.devenv)\n")
+
+
+def test_removing_a_block_from_a_missing_file_changes_nothing_and_check_mode_writes_nothing(tmp_path, capsys):
+    path = tmp_path / "devenv.env"
+    assert run_module(capsys, module, **env_blocks(path, postgres=None))["changed"] is False
+    assert not path.exists()
+    result = run_module(capsys, module, check_mode=True, **env_blocks(path, postgres="PGPORT=5432"))
+    assert result["changed"] is True and not path.exists()

@@ -65,3 +65,13 @@ def test_bad_requests_fail_before_anything_is_written(tmp_path, capsys, secret, 
     result = run(capsys, path=str(tmp_path / "secrets"), files=[secret])
     assert result["failed"] is True and message in result["msg"]
     assert not (tmp_path / "secrets").exists()
+
+
+def test_stored_returns_the_other_secrets_of_the_directory_too_made_private(tmp_path, capsys):
+    run(capsys, path=str(tmp_path), files=[{"name": "base"}, {"name": "monitoring"}])
+    os.chmod(tmp_path / "monitoring", 0o644)
+    (tmp_path / ".tmp-1").write_text("not a secret")  # not a valid name: left out
+    result = run(capsys, path=str(tmp_path), files=[{"name": "base"}, {"name": "tools"}], stored=True)
+    assert sorted(result["secrets"]) == ["base", "monitoring", "tools"] and result["created"] == ["tools"]
+    assert mode(tmp_path / "monitoring") == 0o600
+    assert sorted(run(capsys, path=str(tmp_path), files=[{"name": "base"}])["secrets"]) == ["base"]
