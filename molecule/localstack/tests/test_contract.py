@@ -53,7 +53,7 @@ PHASE = {
         ("localstack_image", "localstack/localstack:latest", "needs localstack_auth_token"),
         ("localstack_port", "http", "localstack_port"),
         ("localstack_save_interval", 0, "localstack_save_interval must be a number of seconds from 1 to 3600"),
-        ("localstack_schedule_catch_up", -5, "localstack_schedule_catch_up a number of seconds from 0 to 86400"),
+        ("localstack_schedule_catch_up", -5, "localstack_schedule_catch_up must be a number of seconds from 0 to 86400"),
         ("localstack_queues", [{"name": "bad name"}], "localstack_queues: queue 'bad name' needs a name"),
         ("localstack_queues", [{"name": "orders", "fifo": True}], "'.fifo' exactly when fifo is true"),
         ("localstack_queues", [{"name": "orders", "colour": "red"}], "localstack_queues"),

@@ -61,7 +61,7 @@ PHASE = {
         ("sentry_traces_grpc_port", 39999, "sentry_traces_grpc_port publish the same port 39999",
          {"sentry_traces_port": 39999}),
         ("sentry_traces_base_url", "http://127.0.0.1:6006/", "sentry_traces_base_url must be an http(s) URL"),
-        ("sentry_traces_project", "my shop", "sentry_traces_project 1-100 letters"),
+        ("sentry_traces_project", "my shop", "sentry_traces_project must be 1-100 letters"),
         ("sentry_traces_settings", {"MAX_EVENTS_PER_HOUR": "1"}, "sentry_traces_settings must map Phoenix setting"),
     ],
 }
