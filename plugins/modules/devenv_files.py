@@ -62,7 +62,7 @@ options:
         default: "0644"
   blocks:
     description:
-      - Marked blocks of lines in files whose other lines are left as they are (as M(ansible.builtin.blockinfile)
+      - Marked blocks of lines in files whose other lines are left as they are (as C(ansible.builtin.blockinfile)
         writes them, so a file it wrote is taken over unchanged). A block is the line O(blocks[].marker) with
         C({mark}) as C(BEGIN), its lines, and the marker with C(END).
       - A block found in the file is replaced where it is; a new one is added at the end. Several blocks of one
