@@ -141,9 +141,10 @@ changed_paths:
 import os
 import re
 import shutil
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.bestshot.devenv.plugins.module_utils.files import write_atomically
 
 MODE = re.compile(r"^0?[0-7]{3}$")
 
@@ -187,20 +188,6 @@ def read_bytes(path):
 def shown(data):
     """A file's content as a diff shows it."""
     return "" if data is None else data.decode("utf-8", errors="replace")
-
-
-def write_bytes(path, content, mode):
-    """Writes content to path in one step (a temporary file beside it, then a rename)."""
-    descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".devenv-")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def remove(path):
@@ -318,7 +305,7 @@ def main():
                 module.fail_json(msg=f"{path}: its directory does not exist (list it under directories)")
             if os.path.isdir(path) and not os.path.islink(path):
                 module.fail_json(msg=f"{path} is a directory")
-            write_bytes(path, content, mode)
+            write_atomically(path, content, mode)
     for path in module.params["absent"]:
         if os.path.lexists(path):
             changed_paths.append(path)

@@ -107,6 +107,8 @@ import string
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bestshot.devenv.plugins.module_utils.files import write_atomically
+
 CHARACTER_SETS = {
     "ascii_letters": string.ascii_letters,
     "ascii_lowercase": string.ascii_lowercase,
@@ -136,15 +138,6 @@ def ensure_directory(module, path):
         os.makedirs(path, mode=0o700, exist_ok=True)
         os.chmod(path, 0o700)
     return True
-
-
-def store(path, value):
-    """Writes value to path, readable by the owner only, replacing the file in one step."""
-    temporary = f"{path}.tmp-{os.getpid()}"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(value)
-    os.replace(temporary, path)
 
 
 def main():
@@ -198,7 +191,7 @@ def main():
         created.append(request["name"])
         changed = True
         if not module.check_mode:
-            store(file_path, values[request["name"]])
+            write_atomically(file_path, values[request["name"]].encode("utf-8"), 0o600)
 
     module.exit_json(changed=changed, secrets=values, created=created)
 
