@@ -6,7 +6,7 @@ import uuid
 
 from conftest import state_dir
 from contract import *  # noqa: F401,F403  (the contract's tests, its fixture and its parametrization)
-from test_localstack import client
+from test_localstack import client, delete_bucket_with_every_version
 
 
 def store_an_object():
@@ -20,11 +20,7 @@ def store_an_object():
 
 
 def delete_the_bucket():
-    s3 = client("s3")
-    versions = s3.list_object_versions(Bucket="bestshot-dev")
-    for entry in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
-        s3.delete_object(Bucket="bestshot-dev", Key=entry["Key"], VersionId=entry["VersionId"])
-    s3.delete_bucket(Bucket="bestshot-dev")
+    delete_bucket_with_every_version(client("s3"), "bestshot-dev")
 
     def check():
         s3 = client("s3")

@@ -30,6 +30,14 @@ def client(service: str, env: dict | None = None):
     )
 
 
+def delete_bucket_with_every_version(s3, bucket: str) -> None:
+    """Deletes a (versioned) bucket the way a user must: every object version and delete marker first."""
+    versions = s3.list_object_versions(Bucket=bucket)
+    for entry in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
+    s3.delete_bucket(Bucket=bucket)
+
+
 def get_json(path: str, endpoint: str = ENDPOINT) -> dict:
     with urllib.request.urlopen(endpoint + path, timeout=10) as answer:
         return json.load(answer)
@@ -124,10 +132,7 @@ def test_configured_state_is_back_after_a_docker_restart_without_ansible():
 def test_a_re_run_recreates_a_bucket_deleted_while_localstack_runs():
     """A re-run's modules are skipped while every declared bucket is listed; one gone brings them back."""
     s3 = client("s3")
-    versions = s3.list_object_versions(Bucket="bestshot-dev")
-    for entry in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
-        s3.delete_object(Bucket="bestshot-dev", Key=entry["Key"], VersionId=entry["VersionId"])
-    s3.delete_bucket(Bucket="bestshot-dev")
+    delete_bucket_with_every_version(s3, "bestshot-dev")
     started = inspect(CONTAINER)["State"]["StartedAt"]
     proc = run_playbook("site.yml", "--tags", "aws")
     assert recap(proc.output)["changed"] > 0
