@@ -4,12 +4,11 @@ SHELL := /bin/bash
 VENV ?= .venv
 # Extra arguments for ansible-playbook, e.g. make site ARGS="--tags base"
 ARGS ?=
-# Molecule scenarios `make molecule` runs, in lanes side by side (see scripts/molecule-lanes): scenarios in one lane
-# share the default project; the others have projects and ports (workstation: containers) of their own. One
-# scenario: LANES=tools. Their durations (2026-11-29, clean clone on a 2-core machine): lane 1 about 34 min, lane 2
-# about 30 min; the whole `make test` about 35 min.
+# Molecule scenarios `make molecule` runs, in lanes side by side (see scripts/molecule-lanes): postgres and localstack
+# share the default project; the others have projects and ports (workstation: containers) of their own, and default
+# and default@2.17 share theirs. One scenario: LANES=tools.
 # default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
-LANES ?= "postgres localstack sentry" "workstation tools default default@2.17"
+LANES ?= "postgres localstack" "sentry tools" "workstation default default@2.17"
 # The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
 # in a venv of its own (.cache/core-X.Y, scripts/core-venv).
 CORES ?= 2.17 2.18 2.19 2.20

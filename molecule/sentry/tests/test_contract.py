@@ -8,10 +8,13 @@ from conftest import docker, read_env_file, state_dir, wait_for
 from contract import *  # noqa: F401,F403  (the contract's tests, its fixture and its parametrization)
 from test_sentry import CONTAINER, SECRETS, api, issues_titled, project, report_exception, secret
 
+PROJECT = "monitoring"  # devenv_project in molecule.yml: a project of its own, to run beside other scenarios
+ENV_FILE = state_dir(PROJECT) / "devenv.env"
+
 
 def store_an_issue():
     message = f"contract-{uuid.uuid4().hex[:12]}"
-    report_exception(read_env_file(), message)
+    report_exception(read_env_file(ENV_FILE), message)
     project_id = project("bestshot")["id"]
     [issue] = wait_for("the issue in the API", lambda: issues_titled(project_id, message))
 
@@ -43,10 +46,11 @@ def revoke_the_api_token_and_change_the_admin_password():
 PHASE = {
     "tags": "monitoring",
     "role": "sentry",
-    "containers": ["bestshot-sentry", "bestshot-traces"],
+    "project": PROJECT,
+    "containers": [f"{PROJECT}-sentry", f"{PROJECT}-traces"],
     "store": store_an_issue,
     "breaks": [revoke_the_api_token_and_change_the_admin_password],
-    "purged_paths": [state_dir() / "secrets" / name for name in SECRETS],
+    "purged_paths": [state_dir(PROJECT) / "secrets" / name for name in SECRETS],
     "bad_input": [
         ("sentry_port", "http", "sentry_port"),
         ("sentry_base_url", "127.0.0.1:9000/", "sentry_base_url must be an http(s) URL"),

@@ -28,8 +28,11 @@ from conftest import (
     wait_for,
 )
 
-CONTAINER = "bestshot-sentry"
-VOLUME = "bestshot-sentry-data"
+PROJECT = "monitoring"  # devenv_project in molecule.yml: a project of its own, to run beside other scenarios
+ENV_FILE = state_dir(PROJECT) / "devenv.env"
+
+CONTAINER = f"{PROJECT}-sentry"
+VOLUME = f"{PROJECT}-sentry-data"
 URL = "http://127.0.0.1:9000"
 SINK = "bestshot-test-sink"
 SINK_SCRIPT = Path(__file__).resolve().parent.parent / "sink.py"
@@ -37,7 +40,7 @@ SECRETS = ("sentry-secret-key", "sentry-admin-password", "sentry-api-token")
 
 
 def secret(name: str) -> str:
-    return (state_dir() / "secrets" / name).read_text().strip()
+    return (state_dir(PROJECT) / "secrets" / name).read_text().strip()
 
 
 def api(path: str, url: str = URL, token: str | None = None) -> dict:
@@ -88,7 +91,7 @@ def sink():
     run from the tracker's image (it has Python); removed again after this file's tests."""
     docker("rm", "-f", SINK)
     proc = docker(
-        "run", "-d", "--name", SINK, "--network", "bestshot-devenv", "--network-alias", "sink",
+        "run", "-d", "--name", SINK, "--network", f"{PROJECT}-devenv", "--network-alias", "sink",
         "-v", f"{SINK_SCRIPT}:/sink.py:ro", "bugsink/bugsink:2.6.2", "python", "/sink.py",
     )
     assert proc.returncode == 0, proc.stderr
@@ -103,7 +106,7 @@ def sink():
 def reported_issue(sink):
     """An exception the app reported (with the alert receivers listening); returns (message, issue)."""
     message = f"devenv-check-{uuid.uuid4().hex[:12]}"
-    report_exception(read_env_file(), message)
+    report_exception(read_env_file(ENV_FILE), message)
     project_id = project("bestshot")["id"]
     [issue] = wait_for("the issue in the API", lambda: issues_titled(project_id, message))
     return message, issue
@@ -127,7 +130,7 @@ def test_phoning_home_is_off_and_the_admin_password_is_not_in_the_container_conf
 
 
 def test_secrets_are_generated_private_and_strong():
-    directory = state_dir() / "secrets"
+    directory = state_dir(PROJECT) / "secrets"
     assert directory.stat().st_mode & 0o777 == 0o700
     for name in SECRETS:
         assert (directory / name).stat().st_mode & 0o777 == 0o600, name
@@ -163,7 +166,7 @@ def test_teams_and_projects_exist_as_configured():
 
 
 def test_env_file_has_the_dsn_of_the_app_project():
-    env = read_env_file()
+    env = read_env_file(ENV_FILE)
     assert env["SENTRY_DSN"] == project("bestshot")["dsn"]
     assert env["SENTRY_DSN"].startswith("http://") and "@127.0.0.1:9000/" in env["SENTRY_DSN"]
     assert env["SENTRY_URL"] == URL
@@ -216,8 +219,8 @@ def test_the_issue_survives_a_container_restart_a_changed_setting_and_a_re_run(r
 def test_check_mode_on_a_provisioned_machine_reports_no_change_and_shows_the_dsn():
     proc = run_playbook("site.yml", "--tags", "monitoring", "--check")
     assert recap(proc.output)["changed"] == 0, proc.output[-4000:]
-    assert f"SENTRY_DSN={read_env_file()['SENTRY_DSN']}" in proc.output
-    assert str(state_dir() / "secrets" / "sentry-admin-password") in proc.output
+    assert f"SENTRY_DSN={read_env_file(ENV_FILE)['SENTRY_DSN']}" in proc.output
+    assert str(state_dir(PROJECT) / "secrets" / "sentry-admin-password") in proc.output
 
 
 def test_monitoring_phase_alone_on_a_fresh_machine_brings_up_only_the_tracker_and_the_trace_backend(fresh_project):

@@ -24,9 +24,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import inspect, read_env_file, recap, run_playbook, state_dir, wait_for
 
-TRACES = "bestshot-traces"
-VOLUME = "bestshot-traces-data"
-TRACKER = "bestshot-sentry"
+PROJECT = "monitoring"  # devenv_project in molecule.yml: a project of its own, to run beside other scenarios
+ENV_FILE = state_dir(PROJECT) / "devenv.env"
+
+TRACES = f"{PROJECT}-traces"
+VOLUME = f"{PROJECT}-traces-data"
+TRACKER = f"{PROJECT}-sentry"
 URL = "http://127.0.0.1:6006"
 IMAGE = "arizephoenix/phoenix:version-20.26.1"
 OTEL_KEYS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
@@ -86,7 +89,7 @@ SENTRY_APP = textwrap.dedent(
 
 def run_app(program: str, run_id: str) -> str:
     """Runs the program as a separate process whose environment is the env file and nothing else."""
-    proc = subprocess.run([sys.executable, "-c", program, run_id], env=read_env_file(), capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", program, run_id], env=read_env_file(ENV_FILE), capture_output=True,
                           text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout.strip()
@@ -97,7 +100,7 @@ def get(url: str, headers: dict | None = None):
         return json.load(answer)
 
 
-def spans(run_id: str, project: str = "bestshot") -> dict[str, dict]:
+def spans(run_id: str, project: str = PROJECT) -> dict[str, dict]:
     """The spans of one app run in the trace backend's REST API, by name (empty when the project does not exist)."""
     if project not in [item["name"] for item in get(f"{URL}/v1/projects")["data"]]:
         return {}
@@ -141,24 +144,24 @@ def test_the_trace_backend_runs_healthy_beside_the_tracker_on_loopback_with_its_
     assert container["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
     assert container["Config"]["Labels"]["dev.bestshot.devenv.role"] == "sentry"
     assert [m["Name"] for m in container["Mounts"] if m["Type"] == "volume"] == [VOLUME]
-    assert "traces" in container["NetworkSettings"]["Networks"]["bestshot-devenv"]["Aliases"]
+    assert "traces" in container["NetworkSettings"]["Networks"][f"{PROJECT}-devenv"]["Aliases"]
     env = dict(item.split("=", 1) for item in container["Config"]["Env"])
     assert env["PHOENIX_ALLOW_EXTERNAL_RESOURCES"] == "false" and env["PHOENIX_TELEMETRY_ENABLED"] == "false"
 
 
 def test_the_env_file_points_any_opentelemetry_sdk_at_the_trace_backend_under_the_project_name():
-    env = read_env_file()
+    env = read_env_file(ENV_FILE)
     assert {key: env[key] for key in OTEL_KEYS} == {
         "OTEL_EXPORTER_OTLP_ENDPOINT": URL,
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{URL}/v1/traces",
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "OTEL_SERVICE_NAME": "bestshot",
-        "OTEL_RESOURCE_ATTRIBUTES": "openinference.project.name=bestshot",
+        "OTEL_SERVICE_NAME": PROJECT,
+        "OTEL_RESOURCE_ATTRIBUTES": f"openinference.project.name={PROJECT}",
         "OTEL_METRICS_EXPORTER": "none",
         "OTEL_LOGS_EXPORTER": "none",
         "TRACES_URL": URL,
     }
-    assert "# BEGIN traces (managed by bestshot.devenv)" in (state_dir() / "devenv.env").read_text()
+    assert "# BEGIN traces (managed by bestshot.devenv)" in (state_dir(PROJECT) / "devenv.env").read_text()
 
 
 def test_spans_of_an_app_configured_only_by_the_env_file_arrive_with_their_names_and_durations(app_run):
@@ -171,7 +174,7 @@ def test_spans_of_an_app_configured_only_by_the_env_file_arrive_with_their_names
 
 def test_an_error_sent_through_sentry_sdk_becomes_an_issue_and_its_span_reaches_the_trace_backend(sentry_app_run):
     run_id, trace_id = sentry_app_run
-    token = (state_dir() / "secrets" / "sentry-api-token").read_text().strip()
+    token = (state_dir(PROJECT) / "secrets" / "sentry-api-token").read_text().strip()
     tracker = "http://127.0.0.1:9000/api/canonical/0"
 
     def issue():
@@ -214,9 +217,9 @@ def stat_shown(driver, label: str) -> float | None:
 def test_a_browser_finds_the_project_and_sees_both_endpoints_with_their_latencies(browser, app_run):
     wait_for("both spans in the trace backend", lambda: len(spans(app_run)) == 2)
     browser.set_window_size(1600, 1000)  # room for the span table beside the Stats panel
-    browser.get(read_env_file()["TRACES_URL"])
+    browser.get(read_env_file(ENV_FILE)["TRACES_URL"])
     project = WebDriverWait(browser, 60).until(
-        expected_conditions.element_to_be_clickable((By.XPATH, "//a[.//text()[normalize-space()='bestshot']]"))
+        expected_conditions.element_to_be_clickable((By.XPATH, f"//a[.//text()[normalize-space()='{PROJECT}']]"))
     )
     project.click()
 
@@ -277,7 +280,7 @@ def test_turning_the_trace_backend_off_removes_only_its_container_and_env_lines(
     assert inspect(TRACES) is None
     assert inspect(VOLUME) is not None  # the spans are kept until a purge
     assert inspect(TRACKER)["Id"] == tracker_id and inspect(TRACKER)["State"]["Running"] is True
-    env = read_env_file()
+    env = read_env_file(ENV_FILE)
     assert "SENTRY_DSN" in env and not any(key in env for key in OTEL_KEYS)
     assert "monitoring Traces" not in re.sub(r" +", " ", proc.output)
 
@@ -287,4 +290,4 @@ def test_turning_the_trace_backend_off_removes_only_its_container_and_env_lines(
     run_playbook("site.yml", "--tags", "monitoring")  # on again: the same spans are back
     wait_healthy(TRACES)
     assert len(spans(app_run)) == 2
-    assert read_env_file()["OTEL_EXPORTER_OTLP_ENDPOINT"] == URL
+    assert read_env_file(ENV_FILE)["OTEL_EXPORTER_OTLP_ENDPOINT"] == URL

@@ -10,15 +10,18 @@ from conftest import inspect, labelled, read_env_file, recap, run_playbook, stat
 from contract import assert_purge_leaves_nothing, phase  # noqa: F401  (phase: the contract's fixture)
 from test_contract import PHASE  # noqa: F401  (the phase's table)
 
-CONTAINER = "bestshot-sentry"
-VOLUME = "bestshot-sentry-data"
-TRACES = "bestshot-traces"
-TRACES_VOLUME = "bestshot-traces-data"
+PROJECT = "monitoring"  # devenv_project in molecule.yml: a project of its own, to run beside other scenarios
+ENV_FILE = state_dir(PROJECT) / "devenv.env"
+
+CONTAINER = f"{PROJECT}-sentry"
+VOLUME = f"{PROJECT}-sentry-data"
+TRACES = f"{PROJECT}-traces"
+TRACES_VOLUME = f"{PROJECT}-traces-data"
 
 
 def issue_ids() -> list[str]:
     """Every issue of the tracker's projects (the tests before this file reported at least one)."""
-    token = (state_dir() / "secrets" / "sentry-api-token").read_text().strip()
+    token = (state_dir(PROJECT) / "secrets" / "sentry-api-token").read_text().strip()
 
     def get(path):
         request = urllib.request.Request(f"http://127.0.0.1:9000/api/canonical/0/{path}",
@@ -57,6 +60,6 @@ def test_stop_keeps_the_issues_and_spans_and_a_re_run_brings_both_back():
 
 def test_purge_leaves_nothing_of_the_phase_nor_its_env_block(phase):
     assert_purge_leaves_nothing(phase)
-    env = read_env_file()
+    env = read_env_file(ENV_FILE)
     assert "SENTRY_DSN" not in env and not [key for key in env if key.startswith("OTEL_") or key == "TRACES_URL"]
-    assert labelled("bestshot") == {"container": [], "volume": [], "network": []}
+    assert labelled(PROJECT) == {"container": [], "volume": [], "network": []}
