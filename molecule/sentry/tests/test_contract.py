@@ -6,10 +6,7 @@ import uuid
 
 from conftest import docker, read_env_file, state_dir, wait_for
 from contract import *  # noqa: F401,F403  (the contract's tests, its fixture and its parametrization)
-from test_sentry import CONTAINER, SECRETS, api, issues_titled, project, report_exception, secret
-
-PROJECT = "monitoring"  # devenv_project in molecule.yml: a project of its own, to run beside other scenarios
-ENV_FILE = state_dir(PROJECT) / "devenv.env"
+from test_sentry import CONTAINER, ENV_FILE, PROJECT, SECRETS, api, issues_titled, project, report_exception, secret
 
 
 def store_an_issue():

@@ -23,9 +23,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import inspect, read_env_file, recap, run_playbook, state_dir, wait_for
-
-PROJECT = "monitoring"  # devenv_project in molecule.yml: a project of its own, to run beside other scenarios
-ENV_FILE = state_dir(PROJECT) / "devenv.env"
+from test_sentry import ENV_FILE, PROJECT
 
 TRACES = f"{PROJECT}-traces"
 VOLUME = f"{PROJECT}-traces-data"
@@ -161,7 +159,7 @@ def test_the_env_file_points_any_opentelemetry_sdk_at_the_trace_backend_under_th
         "OTEL_LOGS_EXPORTER": "none",
         "TRACES_URL": URL,
     }
-    assert "# BEGIN traces (managed by bestshot.devenv)" in (state_dir(PROJECT) / "devenv.env").read_text()
+    assert "# BEGIN traces (managed by bestshot.devenv)" in ENV_FILE.read_text()
 
 
 def test_spans_of_an_app_configured_only_by_the_env_file_arrive_with_their_names_and_durations(app_run):

@@ -9,12 +9,8 @@ import urllib.request
 from conftest import inspect, labelled, read_env_file, recap, run_playbook, state_dir
 from contract import assert_purge_leaves_nothing, phase  # noqa: F401  (phase: the contract's fixture)
 from test_contract import PHASE  # noqa: F401  (the phase's table)
+from test_sentry import CONTAINER, ENV_FILE, PROJECT, VOLUME
 
-PROJECT = "monitoring"  # devenv_project in molecule.yml: a project of its own, to run beside other scenarios
-ENV_FILE = state_dir(PROJECT) / "devenv.env"
-
-CONTAINER = f"{PROJECT}-sentry"
-VOLUME = f"{PROJECT}-sentry-data"
 TRACES = f"{PROJECT}-traces"
 TRACES_VOLUME = f"{PROJECT}-traces-data"
 
