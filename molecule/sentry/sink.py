@@ -5,12 +5,20 @@ Runs with the standard library only (inside a container on the project network, 
 
 import asyncio
 import json
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+_REPORTING = threading.Lock()
+
+
 def report(record):
-    print(json.dumps(record), flush=True)
+    """One whole line per record. The webhook threads and the SMTP loop report at the same time; print() writes the
+    text and the newline separately, which once put two records on one line."""
+    with _REPORTING:
+        sys.stdout.write(json.dumps(record) + "\n")
+        sys.stdout.flush()
 
 
 class WebhookHandler(BaseHTTPRequestHandler):
