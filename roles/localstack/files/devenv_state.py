@@ -73,7 +73,8 @@ class Persistence:
         self.save_interval = save_interval
         self.dirty = threading.Event()
         self.stopping = threading.Event()
-        self.save_lock = threading.Lock()
+        # Held by a save, and by the save loop and stop() while they decide whether to save (re-entered by save()).
+        self.save_lock = threading.RLock()
 
     # -- live state ------------------------------------------------------------------------------------------------
 
@@ -371,7 +372,9 @@ class Persistence:
 
     def run(self) -> None:
         while not self.stopping.wait(self.save_interval):
-            if self.dirty.is_set():
+            with self.save_lock:
+                if self.stopping.is_set() or not self.dirty.is_set():
+                    continue
                 self.dirty.clear()
                 if not self.save("periodic"):
                     self.dirty.set()  # try again at the next interval
@@ -386,9 +389,12 @@ class Persistence:
 
     def stop(self) -> None:
         self.stopping.set()
-        if self.dirty.is_set() or not STATE.exists():
-            self.dirty.clear()
-            self.save("shutdown")
+        # Waits for a periodic save under way: the process ends after the shutdown hooks, and a save cut off there
+        # never swaps in its snapshot (what it held was lost when it had taken the only "changed" mark).
+        with self.save_lock:
+            if self.dirty.is_set() or not STATE.exists():
+                self.dirty.clear()
+                self.save("shutdown")
 
 
 _persistence: Persistence | None = None
