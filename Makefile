@@ -11,7 +11,8 @@ ARGS ?=
 # slower (sentry 1970 s instead of 799 s, workstation 1216 s instead of 532 s). Durations of one full run on a clean
 # clone (2026-11-29, 2-core Intel machine): postgres 575 s, localstack 891, sentry 931, workstation 560, tools 549,
 # default 502, default@2.17 512 (its verify tests included; it now runs converge, idempotence and purge only).
-# An AMD machine of the same size ran the same scenarios about twice as slow: the lanes balance that sum.
+# With these lanes, on a 2-core AMD machine (2026-11-30, other work beside it in its last 15 minutes): postgres 613 s,
+# localstack 1351, tools 1205 | sentry 1386, workstation 590, default 1163, default@2.17 277; `make test` 66 min.
 # default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
 LANES ?= "postgres localstack tools" "sentry workstation default default@2.17"
 # The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
