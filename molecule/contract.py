@@ -20,6 +20,7 @@ assert_purge_leaves_nothing(phase), so that the purge runs after everything else
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -60,6 +61,22 @@ def phase_objects(phase: dict, kind: str) -> list[str]:
     project = phase.get("project", PROJECT)
     proc = docker(*listing, "--filter", f"label={LABEL}={project}", "--filter", f"label={ROLE_LABEL}={phase['role']}")
     return sorted(proc.stdout.split())
+
+
+def other_phases_running(phase: dict) -> list[str]:
+    """Names of the running containers of the phase's project that belong to other phases."""
+    project = phase.get("project", PROJECT)
+    proc = docker("ps", "--filter", f"label={LABEL}={project}", "--format", f'{{{{.Names}}}} {{{{.Label "{ROLE_LABEL}"}}}}')
+    return sorted(name for name, role in (line.split() for line in proc.stdout.splitlines()) if role != phase["role"])
+
+
+def status_states(status: str, tag: str) -> list[str]:
+    """The STATE column of the rows of the phase tagged ``tag`` in the table status.yml prints (one per service)."""
+    lines = status.splitlines()
+    header = next(number for number, line in enumerate(lines) if re.match(r"\s*PHASE +SERVICE +STATE ", line))
+    column = lines[header].index("STATE")
+    rows = [line for line in lines[header + 1:] if line.split()[:1] == [tag] and len(line) > column]
+    return [line[column:].split()[0] for line in rows]
 
 
 def assert_running_healthy_on_loopback(phase: dict) -> None:
@@ -116,7 +133,9 @@ def test_teardown_stop_keeps_the_data_and_a_re_run_brings_it_back(phase):
     check = phase["store"]() if "store" in phase else (lambda: None)
     volumes = phase_objects(phase, "volume")
     ids = {name: inspect(name)["Id"] for name in phase["containers"]}
+    others = other_phases_running(phase)
     run_playbook("playbooks/teardown.yml", "--tags", phase["tags"])
+    others_after_stop = other_phases_running(phase)
     for name in phase["containers"]:
         stopped = inspect(name)
         assert stopped["State"]["Running"] is False, f"{name} still runs after teardown stop"
@@ -124,10 +143,14 @@ def test_teardown_stop_keeps_the_data_and_a_re_run_brings_it_back(phase):
         assert stopped["Id"] == ids[name] and stopped["State"]["Status"] == "exited", (name, stopped["State"])
     assert phase_objects(phase, "container") == sorted(phase["containers"])
     assert phase_objects(phase, "volume") == volumes
+    status = run_playbook("playbooks/status.yml").output
     run_playbook("site.yml", "--tags", phase["tags"])
     assert_running_healthy_on_loopback(phase)
     assert {name: inspect(name)["Id"] for name in phase["containers"]} == ids  # started again, not recreated
     check()
+    # Checked once the phase is back, so that a failure here leaves it running for the scenario's other tests.
+    assert others_after_stop == others  # only the phase was stopped
+    assert status_states(status, phase["tags"]) == ["exited"] * len(phase["containers"]), status[-3000:]
 
 
 def assert_purge_leaves_nothing(phase):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
 from conftest import state_dir
 from contract import *  # noqa: F401,F403  (the contract's tests, its fixture and its parametrization)
 from test_localstack import client, delete_bucket_with_every_version
+from test_persistence import check_app_state, make_app_state
 
 
-def store_an_object():
-    key = f"contract/{uuid.uuid4().hex}.txt"
-    client("s3").put_object(Bucket="bestshot-dev", Key=key, Body=b"kept")
-
-    def check():
-        assert client("s3").get_object(Bucket="bestshot-dev", Key=key)["Body"].read() == b"kept"
-
-    return check
+def store_what_the_app_keeps():
+    """Objects, versions, queues and messages, topics, buses, rules and schedules (test_persistence.py's app state)."""
+    names = make_app_state()
+    return lambda: check_app_state(names)
 
 
 def delete_the_bucket():
@@ -34,7 +29,7 @@ PHASE = {
     "tags": "aws",
     "role": "localstack",
     "containers": ["bestshot-localstack"],
-    "store": store_an_object,
+    "store": store_what_the_app_keeps,
     "breaks": [delete_the_bucket],
     "purged_paths": [state_dir() / "localstack"],
     "bad_input": [
