@@ -23,7 +23,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import inspect, read_env_file, recap, run_playbook, state_dir, wait_for
-from test_sentry import ENV_FILE, PROJECT
+from test_sentry import ENV_FILE, PROJECT, issues_titled, project, report_exception
 
 TRACES = f"{PROJECT}-traces"
 VOLUME = f"{PROJECT}-traces-data"
@@ -254,22 +254,34 @@ def test_status_and_the_end_of_the_run_show_the_trace_backend():
     assert f"OTEL_EXPORTER_OTLP_ENDPOINT={URL}" in proc.output
 
 
-def test_spans_survive_a_restart_and_a_recreation_by_a_changed_setting(app_run):
+def test_issues_and_spans_survive_restarts_a_recreation_by_changed_settings_and_a_re_run(app_run):
+    """Both services at once: restarted, then recreated by a changed setting of each, then back to the scenario's."""
     wait_for("both spans in the trace backend", lambda: len(spans(app_run)) == 2)
     before = spans(app_run)
-    subprocess.run(["docker", "restart", TRACES], check=True, capture_output=True, timeout=120)
-    wait_healthy(TRACES)
-    assert spans(app_run) == before
+    message = f"survivor-{uuid.uuid4().hex[:12]}"
+    report_exception(read_env_file(ENV_FILE), message)
+    project_id = project("bestshot")["id"]
+    [issue] = wait_for("the issue in the API", lambda: issues_titled(project_id, message))
 
-    first_id = inspect(TRACES)["Id"]
-    changed = {"sentry_traces_settings": {"PHOENIX_DEFAULT_RETENTION_POLICY_DAYS": "30"}}
+    def both_kept():
+        assert [found["id"] for found in issues_titled(project_id, message)] == [issue["id"]]
+        assert spans(app_run) == before
+
+    subprocess.run(["docker", "restart", TRACKER, TRACES], check=True, capture_output=True, timeout=240)
+    wait_healthy(TRACKER)
+    wait_healthy(TRACES)
+    both_kept()
+
+    ids = {name: inspect(name)["Id"] for name in (TRACKER, TRACES)}
+    changed = {"sentry_settings": {"SITE_TITLE": "Ours"},
+               "sentry_traces_settings": {"PHOENIX_DEFAULT_RETENTION_POLICY_DAYS": "30"}}
     run_playbook("site.yml", "--tags", "monitoring", "-e", json.dumps(changed))
-    assert inspect(TRACES)["Id"] != first_id  # recreated with the new setting
+    assert {name: inspect(name)["Id"] != ids[name] for name in ids} == {TRACKER: True, TRACES: True}  # recreated
     assert "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS=30" in inspect(TRACES)["Config"]["Env"]
-    assert spans(app_run) == before
+    both_kept()
 
     run_playbook("site.yml", "--tags", "monitoring")
-    assert spans(app_run) == before
+    both_kept()
 
 
 def test_turning_the_trace_backend_off_removes_only_its_container_and_env_lines(app_run):
