@@ -5,16 +5,14 @@ VENV ?= .venv
 # Extra arguments for ansible-playbook, e.g. make site ARGS="--tags base"
 ARGS ?=
 # Molecule scenarios `make molecule` runs, in lanes side by side (see scripts/molecule-lanes): postgres and localstack
-# share the default project, default and default@2.17 the fullstack one; sentry and tools have projects and ports
-# of their own, workstation its containers. One scenario: LANES=tools. Two lanes because the machine has 2 cores:
-# three ("postgres localstack" "sentry tools" "workstation default default@2.17") made each scenario 1.7-2.5 times
-# slower (sentry 1970 s instead of 799 s, workstation 1216 s instead of 532 s). Durations of one full run on a clean
-# clone (2026-11-29, 2-core Intel machine): postgres 575 s, localstack 891, sentry 931, workstation 560, tools 549,
-# default 502, default@2.17 512 (its verify tests included; it now runs converge, idempotence and purge only).
-# With these lanes, on a 2-core AMD machine (2026-11-30, other work beside it in its last 15 minutes): postgres 613 s,
-# localstack 1351, tools 1205 | sentry 1386, workstation 590, default 1163, default@2.17 277; `make test` 66 min.
+# share the default project, default and default@2.17 the fullstack one, so each pair shares a lane; sentry, tools
+# and workstation have projects, containers and ports of their own. One scenario: LANES=tools. Two lanes because the
+# machine has 2 cores: three made each scenario 1.7-2.5 times slower. The lanes are balanced on the durations of a
+# full run on a clean clone (2026-11-30, 2-core Intel machine, before the lifecycle tests were folded into the phase
+# contract): postgres 659 s, sentry 1475 s; earlier runs there: localstack 891, workstation 560, tools 549, default
+# 502, default@2.17 277 (converge, idempotence and purge only).
 # default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
-LANES ?= "postgres localstack tools" "sentry workstation default default@2.17"
+LANES ?= "postgres localstack default default@2.17" "sentry workstation tools"
 # The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
 # in a venv of its own (.cache/core-X.Y, scripts/core-venv). `make matrix` runs them all; `make test` (CI) the oldest
 # (before 2.19's new templating) and 2.19 (what requirements.txt installs with Python 3.11). Each core takes one of
@@ -105,11 +103,13 @@ molecule: setup-dev browser
 	scripts/molecule-lanes $(LANES)
 
 # Everything CI runs; closes with one line adding up every test: "summary: N passed, N failed".
-# Stand-ins are built up front, side by side (each scenario's prepare then only checks them). The collection checks
-# (older cores, docs, EE, Galaxy import) run beside the Molecule lanes, which mostly wait on containers.
-test: lint sanity
+# First the stand-in images are built (side by side; each scenario's prepare then only checks them) and the browser
+# installed, both mostly downloads, beside the static checks (lint, sanity, units), which mostly compute. Then the
+# Molecule lanes run beside the collection checks (older cores, docs, EE, Galaxy import): the lanes mostly wait on
+# containers.
+test: setup-dev
 	rm -rf .cache/junit
-	$(MAKE) units standins
+	$(MAKE) --jobs=2 --output-sync=target standins lint browser sanity units
 	$(MAKE) --jobs=2 --output-sync=target molecule collection-checks
 	python scripts/test-summary .cache/junit
 
