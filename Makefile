@@ -7,10 +7,10 @@ ARGS ?=
 # Molecule scenarios `make molecule` runs, in lanes side by side (see scripts/molecule-lanes): postgres and localstack
 # share the default project, default and default@2.17 the fullstack one, so each pair shares a lane; sentry, tools
 # and workstation have projects, containers and ports of their own. One scenario: LANES=tools. Two lanes because the
-# machine has 2 cores: three made each scenario 1.7-2.5 times slower. The lanes are balanced on the durations of a
-# full run on a clean clone (2026-11-30, 2-core Intel machine, before the lifecycle tests were folded into the phase
-# contract): postgres 659 s, sentry 1475 s; earlier runs there: localstack 891, workstation 560, tools 549, default
-# 502, default@2.17 277 (converge, idempotence and purge only).
+# machine has 2 cores: three made each scenario 1.7-2.5 times slower. Durations of one full `make test` on a clean
+# clone with no image or build cache (2026-11-30, 2-core Intel machine, 45 min in all, the lanes starting after 10):
+# postgres 593 s, localstack 836, default 517, default@2.17 170 (converge, idempotence and purge only) | sentry 984,
+# workstation 386, tools 553.
 # default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
 LANES ?= "postgres localstack default default@2.17" "sentry workstation tools"
 # The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
