@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
-from conftest import docker, read_env_file, state_dir, wait_for
+from conftest import docker, state_dir
 from contract import *  # noqa: F401,F403  (the contract's tests, its fixture and its parametrization)
-from test_sentry import CONTAINER, ENV_FILE, PROJECT, SECRETS, api, issues_titled, project, report_exception, secret
-from test_sentry_traces import OTEL_APP, run_app, spans
-
-
-def store_an_issue_and_spans():
-    """What the app keeps in both services: an error in the tracker, its spans in the trace backend (real SDKs)."""
-    message = f"contract-{uuid.uuid4().hex[:12]}"
-    report_exception(read_env_file(ENV_FILE), message)
-    project_id = project("bestshot")["id"]
-    [issue] = wait_for("the issue in the API", lambda: issues_titled(project_id, message))
-    run_id = uuid.uuid4().hex[:12]
-    run_app(OTEL_APP, run_id)
-    stored_spans = wait_for("both spans in the trace backend", lambda: len(spans(run_id)) == 2 and spans(run_id))
-
-    def check():
-        assert [found["id"] for found in issues_titled(project("bestshot")["id"], message)] == [issue["id"]]
-        assert spans(run_id) == stored_spans
-
-    return check
+from test_sentry import CONTAINER, PROJECT, SECRETS, api, secret
+from test_sentry_traces import store_an_issue_and_spans
 
 
 def revoke_the_api_token_and_change_the_admin_password():

@@ -80,6 +80,14 @@ def issues_titled(project_id: int, message: str, url: str = URL, token: str | No
     return [issue for issue in issues if message in json.dumps(issue)]
 
 
+def report_an_issue(message: str) -> dict:
+    """Reports an exception with the env file's DSN; returns its issue in the app project once the API lists it."""
+    report_exception(read_env_file(ENV_FILE), message)
+    project_id = project("bestshot")["id"]
+    [issue] = wait_for("the issue in the API", lambda: issues_titled(project_id, message))
+    return issue
+
+
 def sink_messages() -> list[dict]:
     lines = docker("logs", SINK).stdout.splitlines()
     return [json.loads(line) for line in lines if line.startswith("{")]
@@ -106,10 +114,7 @@ def sink():
 def reported_issue(sink):
     """An exception the app reported (with the alert receivers listening); returns (message, issue)."""
     message = f"devenv-check-{uuid.uuid4().hex[:12]}"
-    report_exception(read_env_file(ENV_FILE), message)
-    project_id = project("bestshot")["id"]
-    [issue] = wait_for("the issue in the API", lambda: issues_titled(project_id, message))
-    return message, issue
+    return message, report_an_issue(message)
 
 
 def test_container_is_healthy_with_its_port_on_loopback_only(host):

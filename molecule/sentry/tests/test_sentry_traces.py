@@ -23,7 +23,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import inspect, read_env_file, recap, run_playbook, state_dir, wait_for
-from test_sentry import ENV_FILE, PROJECT, issues_titled, project, report_exception
+from test_sentry import ENV_FILE, PROJECT, issues_titled, project, report_an_issue
 
 TRACES = f"{PROJECT}-traces"
 VOLUME = f"{PROJECT}-traces-data"
@@ -113,6 +113,22 @@ def seconds(span: dict) -> float:
 def wait_healthy(name: str) -> None:
     wait_for(f"{name} healthy", lambda: (inspect(name) or {}).get("State", {}).get("Health", {}).get("Status")
              == "healthy", timeout=240)
+
+
+def store_an_issue_and_spans():
+    """What an app keeps in the monitoring phase: an error in the tracker (sentry-sdk) and two spans in the trace
+    backend (OpenTelemetry SDK). Returns a check that both are still there, as they were."""
+    message = f"kept-{uuid.uuid4().hex[:12]}"
+    issue = report_an_issue(message)
+    run_id = uuid.uuid4().hex[:12]
+    run_app(OTEL_APP, run_id)
+    stored_spans = wait_for("both spans in the trace backend", lambda: len(spans(run_id)) == 2 and spans(run_id))
+
+    def check():
+        assert [found["id"] for found in issues_titled(project("bestshot")["id"], message)] == [issue["id"]]
+        assert spans(run_id) == stored_spans
+
+    return check
 
 
 @pytest.fixture(scope="module")
@@ -254,19 +270,9 @@ def test_status_and_the_end_of_the_run_show_the_trace_backend():
     assert f"OTEL_EXPORTER_OTLP_ENDPOINT={URL}" in proc.output
 
 
-def test_issues_and_spans_survive_restarts_a_recreation_by_changed_settings_and_a_re_run(app_run):
+def test_issues_and_spans_survive_restarts_a_recreation_by_changed_settings_and_a_re_run():
     """Both services at once: restarted, then recreated by a changed setting of each, then back to the scenario's."""
-    wait_for("both spans in the trace backend", lambda: len(spans(app_run)) == 2)
-    before = spans(app_run)
-    message = f"survivor-{uuid.uuid4().hex[:12]}"
-    report_exception(read_env_file(ENV_FILE), message)
-    project_id = project("bestshot")["id"]
-    [issue] = wait_for("the issue in the API", lambda: issues_titled(project_id, message))
-
-    def both_kept():
-        assert [found["id"] for found in issues_titled(project_id, message)] == [issue["id"]]
-        assert spans(app_run) == before
-
+    both_kept = store_an_issue_and_spans()
     subprocess.run(["docker", "restart", TRACKER, TRACES], check=True, capture_output=True, timeout=240)
     wait_healthy(TRACKER)
     wait_healthy(TRACES)
