@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from conftest import docker, state_dir
+from conftest import state_dir
 from contract import *  # noqa: F401,F403  (the contract's tests, its fixture and its parametrization)
-from test_sentry import CONTAINER, PROJECT, SECRETS, api, secret
+from test_sentry import PROJECT, SECRETS, admin_password_is_the_generated_one, api, tracker_shell
 from test_sentry_traces import store_an_issue_and_spans
 
 
 def revoke_the_api_token_and_change_the_admin_password():
     """What a user may do in Bugsink's admin: the role's API token gone, the admin's password changed by hand."""
-    script = ("from bsmain.models import AuthToken; from django.contrib.auth import get_user_model; "
-              "AuthToken.objects.all().delete(); admin = get_user_model().objects.get(username='dev@bestshot.test'); "
-              "admin.set_password('changed-by-hand'); admin.save()")
-    assert docker("exec", CONTAINER, "bugsink-manage", "shell", "-c", script).returncode == 0
+    tracker_shell("from bsmain.models import AuthToken; from django.contrib.auth import get_user_model; "
+                  "AuthToken.objects.all().delete(); admin = get_user_model().objects.get(username='dev@bestshot.test'); "
+                  "admin.set_password('changed-by-hand'); admin.save()")
 
     def check():
         assert api("teams/")["results"]  # the role's token works again
-        probe = ("import os; from django.contrib.auth import get_user_model; "
-                 "print('password-ok', get_user_model().objects.get(username='dev@bestshot.test')"
-                 ".check_password(os.environ['PW']))")
-        proc = docker("exec", "-e", f"PW={secret('sentry-admin-password')}", CONTAINER, "bugsink-manage", "shell",
-                      "-c", probe)
-        assert "password-ok True" in proc.stdout, proc.stdout[-500:]
+        assert admin_password_is_the_generated_one()
 
     return check
 
@@ -34,7 +28,7 @@ PHASE = {
     "containers": [f"{PROJECT}-sentry", f"{PROJECT}-traces"],
     "store": store_an_issue_and_spans,
     "breaks": [revoke_the_api_token_and_change_the_admin_password],
-    "purged_paths": [state_dir(PROJECT) / "secrets" / name for name in SECRETS],
+    "purged_paths": [state_dir(PROJECT) / "secrets" / name for name in (*SECRETS, "sentry-state-digest")],
     "bad_input": [
         ("sentry_port", "http", "sentry_port"),
         ("sentry_base_url", "127.0.0.1:9000/", "sentry_base_url must be an http(s) URL"),

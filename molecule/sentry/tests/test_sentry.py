@@ -88,6 +88,28 @@ def report_an_issue(message: str) -> dict:
     return issue
 
 
+def tracker_shell(script: str, *env: str) -> str:
+    """Runs Python in the tracker's Django shell (what a user may do in its admin); returns what it printed."""
+    options = [option for name in env for option in ("-e", name)]
+    proc = docker("exec", *options, CONTAINER, "bugsink-manage", "shell", "-c", script)
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    return proc.stdout
+
+
+def admin_password_is_the_generated_one() -> bool:
+    probe = ("import os; from django.contrib.auth import get_user_model; "
+             "print('password-ok', get_user_model().objects.get(username='dev@bestshot.test')"
+             ".check_password(os.environ['PW']))")
+    return "password-ok True" in tracker_shell(probe, f"PW={secret('sentry-admin-password')}")
+
+
+def channel_names(project_name: str) -> list[str]:
+    script = ("from alerts.models import MessagingServiceConfig; "
+              f"print(sorted(MessagingServiceConfig.objects.filter(project__name='{project_name}')"
+              ".values_list('display_name', flat=True)))")
+    return json.loads(tracker_shell(script).strip().splitlines()[-1].replace("'", '"'))
+
+
 def sink_messages() -> list[dict]:
     lines = docker("logs", SINK).stdout.splitlines()
     return [json.loads(line) for line in lines if line.startswith("{")]
@@ -203,6 +225,28 @@ def test_new_issue_alert_reaches_the_slack_and_custom_webhooks(reported_issue):
     custom = json.loads(hooks["/custom"]["body"])
     assert custom["id"] == issue["id"] and custom["alert_reason"] == "NEW" and message in custom["title"]
     assert message in hooks["/slack"]["body"] and hooks["/slack"]["content_type"].startswith("application/json")
+
+
+def test_a_re_run_repairs_the_admin_password_and_an_alert_channel_changed_by_hand_and_the_next_looks_only_quickly():
+    """With the role's token untouched, the re-run's quick look at the tracker's database notices the change and its
+    full run repairs it; a re-run that finds everything as the last one left it runs only the quick look."""
+    assert channel_names("bestshot") == ["custom-hook", "team-chat"]
+    tracker_shell("from alerts.models import MessagingServiceConfig; from django.contrib.auth import get_user_model; "
+                  "MessagingServiceConfig.objects.filter(display_name='team-chat').delete(); "
+                  "admin = get_user_model().objects.get(username='dev@bestshot.test'); "
+                  "admin.set_password('changed-by-hand'); admin.save()")
+    assert not admin_password_is_the_generated_one()
+
+    proc = run_playbook("site.yml", "--tags", "monitoring")
+    assert recap(proc.output)["changed"] > 0
+    assert "admin password" in proc.output and "channel team-chat of bestshot created" in proc.output, proc.output[-3000:]
+    assert admin_password_is_the_generated_one()
+    assert channel_names("bestshot") == ["custom-hook", "team-chat"]
+
+    proc = run_playbook("site.yml", "--tags", "monitoring")
+    assert recap(proc.output)["changed"] == 0, proc.output[-3000:]
+    assert f"Bring the container in line - {CONTAINER} (quick check)" in proc.output
+    assert f"Bring the container in line - {CONTAINER} (access and alerts)" not in proc.output
 
 
 def test_check_mode_on_a_provisioned_machine_reports_no_change_and_shows_the_dsn():

@@ -6,20 +6,56 @@
 #   alerts: {"email": ..., "email_alerts": bool, "projects": [names],
 #            "webhooks": [{"name", "kind", "url", "state", "projects": [names; none or empty: every project]}]}
 #       the admin's team and project memberships (e-mail alerts) and the projects' messaging channels
-# With "check": true nothing is written. Prints one line: BESTSHOT-DEVENV-RESULT {"changes": [...], "error": ...}.
-# Nothing secret is ever printed.
+# With "check": true nothing is written. Prints one line: BESTSHOT-DEVENV-RESULT {"changes": [...], "notes": [...],
+# "error": ..., "digest": ...}. Nothing secret is ever printed, apart from the digest (a SHA-256; see below), which the
+# role keeps with the secrets.
+#
+# The quick check: {"actions": ["digest"], and the settings of access and alerts}, run as `python3 -c <this file>`
+# (no Django: a fraction of a second instead of two or three). It only returns the digest: a SHA-256 over those
+# settings and over the rows of the tracker's database that access and alerts read or write (users, API tokens,
+# teams and projects, memberships, messaging channels; not what changes as the tracker runs, such as log-in times,
+# event counts or a channel's last failure). The full run returns the digest of what it left; when the quick check
+# returns the same digest on a later run, nothing the full run manages has changed since, and the role skips it.
+# The rows are read from Bugsink 2.6.2's SQLite database (DATABASE_PATH) with the standard library. Where that schema
+# or database is not found (another release), the digest is null with a note, and the full run happens every time.
 import json
 import os
-
-from django.contrib.auth import get_user_model
-from django.db import transaction
 
 RESULT_MARKER = "BESTSHOT-DEVENV-RESULT"
 WEBHOOK_KINDS = ("slack", "mattermost", "discord", "custom")
 
 
+# The quick check's rows: table -> the columns the full run reads or writes (Bugsink 2.6.2's schema).
+DIGEST_TABLES = {
+    "auth_user": ("id", "username", "email", "password", "is_superuser", "is_staff", "is_active"),
+    "bsmain_authtoken": ("id", "token"),
+    "teams_team": ("id", "name"),
+    "teams_teammembership": ("id", "team_id", "user_id", "accepted"),
+    "projects_project": ("id", "name", "team_id", "is_deleted"),
+    "projects_projectmembership": ("id", "project_id", "user_id", "accepted", "send_email_alerts"),
+    "alerts_messagingserviceconfig": ("id", "project_id", "display_name", "kind", "config"),
+}
+DIGEST_SETTINGS = ("email", "password", "token", "email_alerts", "projects", "webhooks")
+
+
+def state_digest(spec):
+    """The quick check's SHA-256 (see the top of this file), or raises sqlite3.Error / KeyError."""
+    import hashlib
+    import sqlite3
+
+    database = sqlite3.connect(f"file:{os.environ['DATABASE_PATH']}?mode=ro", uri=True)
+    try:
+        rows = {table: database.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id").fetchall()
+                for table, columns in DIGEST_TABLES.items()}
+    finally:
+        database.close()
+    settings = {key: spec.get(key) for key in DIGEST_SETTINGS}
+    return hashlib.sha256(json.dumps([settings, rows], sort_keys=True, default=str).encode()).hexdigest()
+
+
 def ensure_access(spec, changed):
     from bsmain.models import AuthToken
+    from django.contrib.auth import get_user_model
 
     user_model = get_user_model()
     user = user_model.objects.filter(username=spec["email"]).first()
@@ -72,6 +108,7 @@ def ensure_membership(model, lookup, wanted, changed, label, check):
 
 def ensure_alerts(spec, changed):
     from alerts.models import MessagingServiceConfig
+    from django.contrib.auth import get_user_model
     from projects.models import Project, ProjectMembership
     from teams.models import TeamMembership
 
@@ -115,22 +152,38 @@ def ensure_alerts(spec, changed):
                     channel.save()
 
 
+def apply(spec, changed):
+    from django.db import transaction
+
+    with transaction.atomic():
+        for action in spec["actions"]:
+            if action == "access":
+                ensure_access(spec, changed)
+            elif action == "alerts":
+                ensure_alerts(spec, changed)
+            else:
+                raise ValueError(f"unknown action {action!r}")
+
+
 def main():
     spec = json.loads(os.environ["DEVENV_INPUT"])
     changed = []
+    notes = []
     error = None
+    digest = None
     try:
-        with transaction.atomic():
-            for action in spec["actions"]:
-                if action == "access":
-                    ensure_access(spec, changed)
-                elif action == "alerts":
-                    ensure_alerts(spec, changed)
-                else:
-                    raise ValueError(f"unknown action {action!r}")
+        if spec["actions"] != ["digest"]:
+            apply(spec, changed)
     except Exception as exc:  # reported to Ansible, which fails the task with this message
         error = f"{type(exc).__name__}: {exc}"
-    print(RESULT_MARKER, json.dumps({"changes": changed, "error": error}))
+    # Of what the tracker holds now (committed): not when a check-mode run found something to change.
+    if error is None and not (spec["check"] and changed):
+        try:
+            digest = state_digest(spec)
+        except Exception as exc:  # another release's schema: no quick check, the full run every time
+            notes.append(f"no quick check of the tracker's admin user, token and alert channels ({type(exc).__name__}:"
+                         f" {exc}); every run checks them in full (made for Bugsink 2.6.2)")
+    print(RESULT_MARKER, json.dumps({"changes": changed, "notes": notes, "error": error, "digest": digest}))
 
 
 main()
