@@ -28,7 +28,7 @@ PHASE = {
     "containers": [f"{PROJECT}-sentry", f"{PROJECT}-traces"],
     "store": store_an_issue_and_spans,
     "breaks": [revoke_the_api_token_and_change_the_admin_password],
-    "purged_paths": [state_dir(PROJECT) / "secrets" / name for name in (*SECRETS, "sentry-state-digest")],
+    "purged_paths": [state_dir(PROJECT) / "secrets" / name for name in (*SECRETS, "sentry-state")],
     "bad_input": [
         ("sentry_port", "http", "sentry_port"),
         ("sentry_base_url", "127.0.0.1:9000/", "sentry_base_url must be an http(s) URL"),

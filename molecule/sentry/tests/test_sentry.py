@@ -228,7 +228,7 @@ def test_new_issue_alert_reaches_the_slack_and_custom_webhooks(reported_issue):
 
 
 def test_a_re_run_repairs_the_admin_password_and_an_alert_channel_changed_by_hand_and_the_next_looks_only_quickly():
-    """With the role's token untouched, the re-run's quick look at the tracker's database notices the change and its
+    """With the role's token untouched, the re-run's quick look at the tracker's database notices the change and the
     full run repairs it; a re-run that finds everything as the last one left it runs only the quick look."""
     assert channel_names("bestshot") == ["custom-hook", "team-chat"]
     tracker_shell("from alerts.models import MessagingServiceConfig; from django.contrib.auth import get_user_model; "
@@ -247,6 +247,8 @@ def test_a_re_run_repairs_the_admin_password_and_an_alert_channel_changed_by_han
     assert recap(proc.output)["changed"] == 0, proc.output[-3000:]
     assert f"Bring the container in line - {CONTAINER} (quick check)" in proc.output
     assert f"Bring the container in line - {CONTAINER} (access and alerts)" not in proc.output
+    assert "Call the tracker's API" not in proc.output  # nor its REST calls: the DSNs are those the last run noted
+    assert read_env_file(ENV_FILE)["SENTRY_DSN"] == project("bestshot")["dsn"]
 
 
 def test_check_mode_on_a_provisioned_machine_reports_no_change_and_shows_the_dsn():

@@ -10,12 +10,13 @@
 # "error": ..., "digest": ...}. Nothing secret is ever printed, apart from the digest (a SHA-256; see below), which the
 # role keeps with the secrets.
 #
-# The quick check: {"actions": ["digest"], and the settings of access and alerts}, run as `python3 -c <this file>`
-# (no Django: a fraction of a second instead of two or three). It only returns the digest: a SHA-256 over those
-# settings and over the rows of the tracker's database that access and alerts read or write (users, API tokens,
-# teams and projects, memberships, messaging channels; not what changes as the tracker runs, such as log-in times,
-# event counts or a channel's last failure). The full run returns the digest of what it left; when the quick check
-# returns the same digest on a later run, nothing the full run manages has changed since, and the role skips it.
+# The quick check: {"actions": ["digest"], and the settings of access and alerts and of the teams and projects},
+# run as `python3 -c <this file>` (no Django: a fraction of a second instead of two or three). It only returns the
+# digest: a SHA-256 over those settings and over the rows of the tracker's database that the role's runs read or
+# write (users, API tokens, teams and projects, memberships, messaging channels; not what changes as the tracker
+# runs, such as log-in times, event counts or a channel's last failure). The full run returns the digest of what it
+# left. When the quick check returns the same digest on a later run, nothing the role manages in the tracker has
+# changed since: the role skips its REST calls and the full run, and takes the DSNs it noted then.
 # The rows are read from Bugsink 2.6.2's SQLite database (DATABASE_PATH) with the standard library. Where that schema
 # or database is not found (another release), the digest is null with a note, and the full run happens every time.
 import json
@@ -31,11 +32,13 @@ DIGEST_TABLES = {
     "bsmain_authtoken": ("id", "token"),
     "teams_team": ("id", "name"),
     "teams_teammembership": ("id", "team_id", "user_id", "accepted"),
-    "projects_project": ("id", "name", "team_id", "is_deleted"),
+    "projects_project": ("id", "name", "slug", "sentry_key", "team_id", "is_deleted", "alert_on_new_issue",
+                         "alert_on_regression", "alert_on_unmute"),
     "projects_projectmembership": ("id", "project_id", "user_id", "accepted", "send_email_alerts"),
     "alerts_messagingserviceconfig": ("id", "project_id", "display_name", "kind", "config"),
 }
-DIGEST_SETTINGS = ("email", "password", "token", "email_alerts", "projects", "webhooks")
+DIGEST_SETTINGS = ("email", "password", "token", "email_alerts", "projects", "webhooks", "teams", "project_settings",
+                   "base_url")
 
 
 def state_digest(spec):
