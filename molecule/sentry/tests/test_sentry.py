@@ -104,10 +104,10 @@ def admin_password_is_the_generated_one() -> bool:
 
 
 def channel_names(project_name: str) -> list[str]:
-    script = ("from alerts.models import MessagingServiceConfig; "
-              f"print(sorted(MessagingServiceConfig.objects.filter(project__name='{project_name}')"
-              ".values_list('display_name', flat=True)))")
-    return json.loads(tracker_shell(script).strip().splitlines()[-1].replace("'", '"'))
+    script = ("import json; from alerts.models import MessagingServiceConfig; "
+              f"print(json.dumps(sorted(MessagingServiceConfig.objects.filter(project__name={project_name!r})"
+              ".values_list('display_name', flat=True))))")
+    return json.loads(tracker_shell(script).strip().splitlines()[-1])
 
 
 def sink_messages() -> list[dict]:
