@@ -16,6 +16,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import boto3
+import psycopg
 import pytest
 
 from conftest import (
@@ -252,3 +254,36 @@ def test_quick_rollback_of_one_phase_stops_only_it_and_keeps_its_data(app_run):
     assert inspect("fullstack-sentry")["State"]["Running"] is True
     assert inspect("fullstack-traces")["State"]["Running"] is True
     assert tracker_issues(f"visit {app_run}")  # the event stored before the rollback is still there
+
+
+def container_steps(output: str, verb: str) -> list[list[str]]:
+    """The containers each task of the run named `<verb> a, b, ...` started or stopped (one list per task)."""
+    return [sorted(names.split(", ")) for names in re.findall(rf"TASK \[(?:[^\]]+ : )?{verb} ((?:fullstack-[a-z-]+(?:, )?)+)\]", output)]
+
+
+def test_the_whole_stack_stops_in_one_step_with_its_data_kept_and_a_re_run_starts_it_again_in_one(app_run):
+    ids = {name: inspect(name)["Id"] for name in SERVICES}
+    stop = run_playbook("playbooks/teardown.yml").output
+    assert container_steps(stop, "Stop") == [sorted(SERVICES)], stop[-3000:]  # side by side, in one docker stop
+    assert {name: inspect(name)["State"]["Status"] for name in SERVICES} == dict.fromkeys(SERVICES, "exited")
+
+    check = run_playbook("site.yml", "--check").output
+    would = re.findall(r"Would start ((?:fullstack-[a-z-]+(?:, )?)+)\.", " ".join(check.split()))  # YAML wraps it
+    assert [sorted(names.split(", ")) for names in would] == [sorted(SERVICES)], check[-3000:]
+    assert recap(check)["changed"] > 0
+    assert {name: inspect(name)["State"]["Status"] for name in SERVICES} == dict.fromkeys(SERVICES, "exited")
+
+    back = run_playbook("site.yml").output
+    assert container_steps(back, "Start") == [sorted(SERVICES)], back[-3000:]  # every phase's, in one docker start
+    assert not re.search(r"TASK \[[^\]]+ : Start the containers of [a-z]+\]", back)  # Docker's module not needed
+    for name in SERVICES:
+        state = inspect(name)
+        assert state["Id"] == ids[name] and state["State"]["Health"]["Status"] == "healthy", (name, state["State"])
+    env = app_env()
+    with psycopg.connect(env["DATABASE_URL"]) as db:  # what the app stored before the stop is all there
+        assert db.execute("SELECT count(*) FROM visits WHERE marker = %s", (app_run,)).fetchone()[0] == 1
+    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT"], region_name=env["AWS_REGION"],
+                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    assert s3.get_object(Bucket=env["S3_BUCKET"], Key=f"visits/{app_run}")["Body"].read() == app_run.encode()
+    assert tracker_issues(f"visit {app_run}")
+
