@@ -103,3 +103,12 @@ def test_a_row_survives_a_changed_setting_that_recreates_the_container():
     run_playbook("site.yml", "--tags", "base")  # back to the scenario's settings
     with connect() as conn:
         assert conn.execute("SHOW max_connections").fetchone()[0] == "100"
+
+
+def test_a_container_not_healthy_in_time_fails_the_run_naming_it_what_docker_saw_and_the_timeout_to_raise(fresh_project):
+    extra = {**fresh_project["extra_vars"], "postgres_ready_timeout": 1}  # its first health check comes after 5 s
+    output = run_playbook("site.yml", "--tags", "base", "-e", json.dumps(extra), expect_rc=2).output
+    name = f"{fresh_project['project']}-postgres"
+    assert (f"{name} did not become healthy within 1 s (running, health starting). See `docker logs {name}`; "
+            "raise postgres_ready_timeout on a slow machine.") in " ".join(output.split()), output[-3000:]
+
