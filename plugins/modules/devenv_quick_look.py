@@ -1,0 +1,388 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: bestshot.devenv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: devenv_quick_look
+short_description: Tell in one call whether a stack is still as the last complete run left it
+version_added: 1.2.0
+description:
+  - A complete run of C(bestshot.devenv)'s C(site.yml) records what it left (O(record=true)) in a file of its own
+    (O(path), mode 0600, beside the secrets it may hold). The record holds O(key) (a digest of the run's settings
+    and the collection's code), the ID of each container in O(containers), a digest of each file in O(files), and
+    what each read-only check in O(checks) answered.
+  - A later run asks (O(record=false)) whether the stack is still like that, in one call. It is when the key is the
+    same, every recorded container is the same one, running, healthy (or without a health check) and made from the
+    image its tag names now, every file has the same content, and every check gives the same answer. The checks run
+    side by side.
+  - It also returns the project's containers, as C(community.docker.docker_host_info) lists them, for the status
+    report.
+  - It uses the C(docker) command line client with C(DOCKER_CONTEXT=default), so that it talks to the engine the
+    C(community.docker) modules use, named by C(DOCKER_HOST) (or the default socket).
+author:
+  - bestshot.devenv maintainers (@bestshot)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Asking reads only. Recording in check mode writes nothing and reports whether it would.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  path:
+    description: The file the record is kept in. Its directory must exist.
+    type: path
+    required: true
+  key:
+    description: What the run asks for (a digest of its settings and code). A record made with another key does not
+      count.
+    type: str
+    required: true
+  project:
+    description: The project whose containers are listed (label C(dev.bestshot.devenv.project)).
+    type: str
+    required: true
+  record:
+    description: Record what is found now (O(containers), O(files), O(checks)) instead of comparing with the record.
+    type: bool
+    default: false
+  containers:
+    description: When recording, the containers that must stay the same ones, running and healthy.
+    type: list
+    elements: str
+    default: []
+  files:
+    description: When recording, the files whose content must stay the same (a missing one counts as such).
+    type: list
+    elements: path
+    default: []
+  checks:
+    description:
+      - When recording, read-only checks whose answers must stay the same. A check runs a command in a container
+        (O(checks[].container), O(checks[].argv)) or reads a URL (O(checks[].url)).
+      - A check that fails (a command's exit status other than 0, a URL's answer other than 200) never counts as
+        the same.
+      - Kept in the record (mode 0600), since they may carry a password.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: What the check is, as a difference names it.
+        type: str
+        required: true
+      container:
+        description: The container the command runs in (C(docker exec)).
+        type: str
+      argv:
+        description: The command and its arguments.
+        type: list
+        elements: str
+      env:
+        description: Environment variables for the command.
+        type: dict
+        default: {}
+      url:
+        description: A URL to read with GET instead of a command.
+        type: str
+      headers:
+        description: Headers for O(checks[].url).
+        type: dict
+        default: {}
+      pattern:
+        description:
+          - Only what this regular expression finds in the answer counts (its first group where it has one), as a
+            sorted set.
+          - An answer where it finds nothing never counts as the same (for example a service that cannot say).
+        type: str
+      only:
+        description: With O(checks[].pattern), only these of the values found count (so that what the app adds does
+          not).
+        type: list
+        elements: str
+  timeout:
+    description: Seconds each check may take.
+    type: int
+    default: 20
+"""
+
+EXAMPLES = r"""
+- name: Record what the run left
+  bestshot.devenv.devenv_quick_look:
+    path: ~/.config/bestshot-devenv/secrets/quick-look.json
+    key: "{{ settings_digest }}"
+    project: bestshot
+    record: true
+    containers: [bestshot-postgres]
+    files: [~/.config/bestshot-devenv/devenv.env]
+    checks:
+      - name: buckets
+        url: http://127.0.0.1:4566/
+        pattern: "<Name>([^<]+)</Name>"
+        only: [uploads]
+  no_log: true  # a check may carry a password
+
+- name: Ask whether the stack is still like that
+  bestshot.devenv.devenv_quick_look:
+    path: ~/.config/bestshot-devenv/secrets/quick-look.json
+    key: "{{ settings_digest }}"
+    project: bestshot
+  register: look
+"""
+
+RETURN = r"""
+settled:
+  description: Whether everything is as recorded (when asking), or whether a record was made (when recording).
+  returned: always
+  type: bool
+differs:
+  description: What differs from the record, one line each (no secret); empty when settled.
+  returned: always
+  type: list
+  elements: str
+  sample: ["container bestshot-postgres is exited", "check buckets answers differently"]
+containers:
+  description: The project's containers (C(Id), C(Names), C(Image), C(ImageID), C(Labels), C(State), C(Status)).
+  returned: always
+  type: list
+  elements: dict
+host_info:
+  description: The engine's C(ServerVersion), or an empty dict when it could not be asked.
+  returned: always
+  type: dict
+"""
+
+import hashlib
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.bestshot.devenv.plugins.module_utils.files import write_atomically
+
+PROJECT_LABEL = "dev.bestshot.devenv.project"
+
+
+def docker(module, *args, timeout=None):
+    """Runs the docker client (given `timeout` seconds, where coreutils' timeout is there); returns (exit code,
+    stdout)."""
+    limit = module.get_bin_path("timeout") if timeout else None
+    command = [limit, str(timeout), "docker", *args] if limit else ["docker", *args]
+    code, out, dummy = module.run_command(command, check_rc=False)
+    return code, out
+
+
+def listed(details):
+    """A container of `docker inspect` as docker_host_info lists it (the fields status and teardown read)."""
+    state = details.get("State") or {}
+    health = (state.get("Health") or {}).get("Status")
+    status = state.get("Status", "unknown")
+    return {
+        "Id": details.get("Id"),
+        "Names": [details.get("Name", "")],
+        "Image": (details.get("Config") or {}).get("Image"),
+        "ImageID": details.get("Image"),
+        "Labels": (details.get("Config") or {}).get("Labels") or {},
+        "State": status,
+        "Status": f"{'Up' if status == 'running' else status.capitalize()}{f' ({health})' if health else ''}",
+    }
+
+
+def project_containers(module, project):
+    """The project's containers, inspected (name -> details), or None when the engine cannot be asked."""
+    code, out = docker(module, "ps", "-a", "-q", "--no-trunc", "--filter", f"label={PROJECT_LABEL}={project}")
+    if code != 0:
+        return None
+    ids = out.split()
+    if not ids:
+        return {}
+    code, out = docker(module, "inspect", *ids)
+    if code != 0:
+        return None
+    return {details["Name"].lstrip("/"): details for details in json.loads(out)}
+
+
+def image_ids(module, references):
+    """The ID of the local image each reference names now (absent when there is none)."""
+    found = {}
+    for reference in sorted(set(references)):
+        code, out = docker(module, "image", "inspect", "--format", "{{.Id}}", reference)
+        if code == 0:
+            found[reference] = out.strip()
+    return found
+
+
+def file_digest(path):
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except FileNotFoundError:
+        return "absent"
+
+
+def answer(module, check, timeout):
+    """What a check answers, reduced by its pattern; None when it could not be asked, failed or (with a pattern) found
+    nothing: such an answer never counts as the same."""
+    if check.get("url"):
+        try:
+            response = open_url(check["url"], headers=check.get("headers") or {}, timeout=timeout)
+            text = response.read().decode("utf-8", errors="replace")
+        except Exception:  # pylint: disable=broad-exception-caught
+            # any failure (refused, a timeout, an answer other than 200): not answered
+            return None
+    else:
+        env_args = [arg for key, value in sorted((check.get("env") or {}).items()) for arg in ("-e", f"{key}={value}")]
+        code, text = docker(module, "exec", *env_args, check["container"], *check["argv"], timeout=timeout)
+        if code != 0:
+            return None
+    if check.get("pattern"):
+        values = {match if isinstance(match, str) else match[0] for match in re.findall(check["pattern"], text)}
+        if check.get("only") is not None:
+            values &= set(check["only"])
+        return json.dumps(sorted(values)) if values else None
+    return text
+
+
+def fingerprints(module, checks, timeout):
+    """Each check's answer as a SHA-256 (None: never the same), the checks asked side by side."""
+    if not checks:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
+        answers = list(pool.map(lambda check: answer(module, check, timeout), checks))
+    return {check["name"]: None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+            for check, text in zip(checks, answers)}
+
+
+def container_differences(module, wanted, found):
+    """Lines for the recorded containers (name -> ID) that are gone, replaced, stopped, unhealthy or outdated."""
+    differs = []
+    for name, container_id in sorted(wanted.items()):
+        details = found.get(name)
+        if details is None:
+            differs.append(f"container {name} is gone")
+            continue
+        if details.get("Id") != container_id:
+            differs.append(f"container {name} was replaced")
+        state = details.get("State") or {}
+        if not state.get("Running"):
+            differs.append(f"container {name} is {state.get('Status', 'not running')}")
+        health = (state.get("Health") or {}).get("Status")
+        if state.get("Running") and health not in (None, "healthy"):
+            differs.append(f"container {name} is {health}")
+    references = {name: (found[name].get("Config") or {}).get("Image") for name in wanted if name in found}
+    current = image_ids(module, references.values())
+    for name, reference in sorted(references.items()):
+        if current.get(reference) != found[name].get("Image"):
+            differs.append(f"container {name} is not made from the image {reference} names now")
+    return differs
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            key=dict(type="str", required=True, no_log=False),
+            project=dict(type="str", required=True),
+            record=dict(type="bool", default=False),
+            containers=dict(type="list", elements="str", default=[]),
+            files=dict(type="list", elements="path", default=[]),
+            checks=dict(
+                type="list",
+                elements="dict",
+                default=[],
+                no_log=True,
+                options=dict(
+                    name=dict(type="str", required=True),
+                    container=dict(type="str"),
+                    argv=dict(type="list", elements="str"),
+                    env=dict(type="dict", default={}),
+                    url=dict(type="str"),
+                    headers=dict(type="dict", default={}),
+                    pattern=dict(type="str"),
+                    only=dict(type="list", elements="str"),
+                ),
+                required_one_of=[("url", "argv")],
+                required_by={"argv": "container"},
+            ),
+            timeout=dict(type="int", default=20),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    result = dict(changed=False, settled=False, differs=[], containers=[], host_info={})
+
+    # The client talks to the engine of DOCKER_HOST (or the default socket), as the community.docker modules do.
+    module.run_command_environ_update = {"DOCKER_CONTEXT": "default", "LANG": "C", "LC_ALL": "C"}
+    if not module.get_bin_path("docker"):
+        result["differs"] = ["the docker command is not installed"]
+        module.exit_json(**result)
+    code, version = docker(module, "version", "--format", "{{.Server.Version}}")
+    if code == 0:
+        result["host_info"] = {"ServerVersion": version.strip()}
+    found = project_containers(module, params["project"])
+    if found is None:
+        result["differs"] = ["the Docker engine could not be asked"]
+        module.exit_json(**result)
+    result["containers"] = [listed(found[name]) for name in sorted(found)]
+
+    if params["record"]:
+        missing = [name for name in params["containers"] if name not in found]
+        if missing:
+            module.fail_json(msg=f"Cannot record containers that do not exist: {', '.join(missing)}", **result)
+        record = {
+            "key": params["key"],
+            "containers": {name: found[name]["Id"] for name in params["containers"]},
+            "files": {path: file_digest(path) for path in params["files"]},
+            "checks": [dict(check, answer=fingerprint) for check, fingerprint in
+                       zip(params["checks"], fingerprints(module, params["checks"], params["timeout"]).values())],
+        }
+        content = json.dumps(record, sort_keys=True, indent=1).encode("utf-8")
+        try:
+            with open(params["path"], "rb") as handle:
+                before = handle.read()
+        except FileNotFoundError:
+            before = None
+        result["changed"] = before != content
+        if result["changed"] and not module.check_mode:
+            write_atomically(params["path"], content, 0o600)
+        result["settled"] = True
+        module.exit_json(**result)
+
+    try:
+        with open(params["path"], "rb") as handle:
+            record = json.loads(handle.read())
+    except FileNotFoundError:
+        record = None
+    except ValueError:
+        record = None
+        result["differs"].append("the record cannot be read")
+    if record is None:
+        result["differs"] = result["differs"] or ["nothing was recorded"]
+        module.exit_json(**result)
+    if record.get("key") != params["key"]:
+        result["differs"] = ["the settings, the selected phases or the collection changed"]
+        module.exit_json(**result)
+    differs = container_differences(module, record.get("containers") or {}, found)
+    differs += [f"file {path} changed" for path, digest in sorted((record.get("files") or {}).items())
+                if file_digest(path) != digest]
+    if not differs:  # the checks ask the services: only when everything else is as recorded
+        checks = record.get("checks") or []
+        now = fingerprints(module, checks, params["timeout"])
+        differs += [f"check {check['name']} answers differently" for check in checks
+                    if now[check["name"]] is None or now[check["name"]] != check.get("answer")]
+    result["differs"] = differs
+    result["settled"] = not differs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
