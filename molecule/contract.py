@@ -37,7 +37,7 @@ __all__ = [
     "test_check_mode_on_the_provisioned_machine_changes_nothing",
     "test_check_mode_on_a_fresh_machine_completes_and_creates_nothing",
     "test_bad_input_fails_naming_the_variable_before_anything_is_created",
-    "test_a_re_run_repairs_a_stopped_container_and_what_someone_removed",
+    "test_a_re_run_repairs_what_someone_removed_and_a_stopped_container",
     "test_teardown_stop_keeps_the_data_and_a_re_run_brings_it_back",
 ]
 
@@ -115,8 +115,16 @@ def test_bad_input_fails_naming_the_variable_before_anything_is_created(phase, f
     assert expected in output, output[-3000:]
 
 
-def test_a_re_run_repairs_a_stopped_container_and_what_someone_removed(phase):
+def test_a_re_run_repairs_what_someone_removed_and_a_stopped_container(phase):
+    run_playbook("site.yml", "--tags", phase["tags"])  # the phase as it is, recorded for the next run's quick look
+    # What someone removed, with every container still running: the quick look itself must notice it.
     checks = [breaker() for breaker in phase.get("breaks", [])]
+    if checks:
+        proc = run_playbook("site.yml", "--tags", phase["tags"], "-v")
+        assert "settled: false" in proc.output, proc.output[-4000:]
+        assert recap(proc.output)["changed"] > 0
+        for check in checks:
+            check()
     stopped = phase["containers"][-1]
     docker("stop", stopped)
     assert inspect(stopped)["State"]["Running"] is False
@@ -125,8 +133,9 @@ def test_a_re_run_repairs_a_stopped_container_and_what_someone_removed(phase):
     assert_running_healthy_on_loopback(phase)
     for check in checks:
         check()
-    proc = run_playbook("site.yml", "--tags", phase["tags"])  # and the repaired machine is converged again
+    proc = run_playbook("site.yml", "--tags", phase["tags"], "-v")  # the repaired machine is converged again ...
     assert recap(proc.output)["changed"] == 0, proc.output[-4000:]
+    assert "settled: true" in proc.output, proc.output[-4000:]  # ... and the quick look finds it as recorded
 
 
 def test_teardown_stop_keeps_the_data_and_a_re_run_brings_it_back(phase):

@@ -179,6 +179,30 @@ def test_check_mode_on_the_provisioned_machine_reports_no_change_and_ends_with_t
     assert_status(proc.output)
 
 
+def test_a_re_run_of_the_stack_as_it_was_left_takes_one_quick_look_and_runs_no_phase():
+    run_playbook("site.yml")  # the whole stack as it is now, recorded (earlier tests ran single phases)
+    proc = run_playbook("site.yml", "-v")
+    assert recap(proc.output)["changed"] == 0
+    assert "settled: true" in proc.output, proc.output[-4000:]
+    tasks = [line for line in proc.output.splitlines() if line.startswith("TASK [")]
+    ran = [line for line in tasks if re.search(r"Wait until|Start the containers of|Check that each port is free"
+                                                     r"|Write the env blocks|Bring the container in line", line)]
+    assert ran == [], ran  # no phase waited, started, checked a port, wrote the env file or asked a container
+    assert_status(proc.output)  # the status, from the quick look's own listing
+    record = HOME / "quick-look.json"
+    assert record.stat().st_mode & 0o777 == 0o600  # its checks hold the app's and pgAdmin's passwords
+
+    # An env file edited by hand: the quick look notices it, and the run puts back the blocks (the user's line stays).
+    env_file = HOME / "devenv.env"
+    env_file.write_text(env_file.read_text().replace("PGPORT=25432", "PGPORT=1") + "MY_OWN=kept\n")
+    proc = run_playbook("site.yml", "-v")
+    assert "settled: false" in proc.output and f"file {env_file} changed" in " ".join(proc.output.split())
+    assert recap(proc.output)["changed"] > 0
+    env = read_env_file(env_file)
+    assert env["PGPORT"] == "25432" and env["MY_OWN"] == "kept"
+    assert "settled: true" in run_playbook("site.yml", "-v").output
+
+
 def assert_status(output: str) -> None:
     """The status report: a row per service, running and healthy, with its URL and where its credentials are."""
     assert "Docker engine running" in output
