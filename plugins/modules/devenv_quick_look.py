@@ -170,14 +170,16 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.bestshot.devenv.plugins.module_utils.files import write_atomically
 
 PROJECT_LABEL = "dev.bestshot.devenv.project"
+# The client talks to the engine of DOCKER_HOST (or the default socket), as the community.docker modules do.
+DOCKER_ENV = {"DOCKER_CONTEXT": "default", "LANG": "C", "LC_ALL": "C"}
 
 
-def docker(module, *args, timeout=None):
-    """Runs the docker client (given `timeout` seconds, where coreutils' timeout is there); returns (exit code,
-    stdout)."""
+def docker(module, *args, timeout=None, env=None):
+    """Runs the docker client (given `timeout` seconds, where coreutils' timeout is there, and `env` in its
+    environment); returns (exit code, stdout)."""
     limit = module.get_bin_path("timeout") if timeout else None
     command = [limit, str(timeout), "docker", *args] if limit else ["docker", *args]
-    code, out, dummy = module.run_command(command, check_rc=False)
+    code, out, dummy = module.run_command(command, check_rc=False, environ_update={**DOCKER_ENV, **(env or {})})
     return code, out
 
 
@@ -240,8 +242,10 @@ def answer(module, check, timeout):
             # any failure (refused, a timeout, an answer other than 200): not answered
             return None
     else:
-        env_args = [arg for key, value in sorted((check.get("env") or {}).items()) for arg in ("-e", f"{key}={value}")]
-        code, text = docker(module, "exec", *env_args, check["container"], *check["argv"], timeout=timeout)
+        # `-e NAME` hands on the client's own variable: a password never shows in the process list.
+        env = {key: str(value) for key, value in (check.get("env") or {}).items()}
+        env_args = [arg for key in sorted(env) for arg in ("-e", key)]
+        code, text = docker(module, "exec", *env_args, check["container"], *check["argv"], timeout=timeout, env=env)
         if code != 0:
             return None
     if check.get("pattern"):
@@ -320,8 +324,6 @@ def main():
     params = module.params
     result = dict(changed=False, settled=False, differs=[], containers=[], host_info={})
 
-    # The client talks to the engine of DOCKER_HOST (or the default socket), as the community.docker modules do.
-    module.run_command_environ_update = {"DOCKER_CONTEXT": "default", "LANG": "C", "LC_ALL": "C"}
     if not module.get_bin_path("docker"):
         result["differs"] = ["the docker command is not installed"]
         module.exit_json(**result)

@@ -105,6 +105,17 @@ def test_a_row_survives_a_changed_setting_that_recreates_the_container():
         assert conn.execute("SHOW max_connections").fetchone()[0] == "100"
 
 
+def test_the_quick_look_notices_the_app_password_changed_by_hand_and_the_run_puts_it_back():
+    run_playbook("site.yml", "--tags", "base")  # the phase as it is, recorded for the next run's quick look
+    docker("exec", CONTAINER, "psql", "-U", "postgres", "-c", "ALTER ROLE bestshot PASSWORD 'changed-by-hand'")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        connect()
+    proc = run_playbook("site.yml", "--tags", "base", "-v")
+    assert "check the app database bestshot answers differently" in " ".join(proc.output.split()), proc.output[-3000:]
+    with connect() as conn:
+        assert conn.execute("SELECT current_user").fetchone()[0] == "bestshot"
+
+
 def test_a_container_not_healthy_in_time_fails_the_run_naming_it_what_docker_saw_and_the_timeout_to_raise():
     docker("stop", CONTAINER)  # the run starts it again, and its first health check comes 5 s after that start
     output = run_playbook("site.yml", "--tags", "base", "-e", '{"postgres_ready_timeout": 1}', expect_rc=2).output
