@@ -18,11 +18,15 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "bestshot"  # devenv_project in the scenarios
 LABEL = "dev.bestshot.devenv.project"
+# A page that redraws while a test reads it (pgAdmin's tree, Phoenix's tables): an element read mid-redraw is stale,
+# and a WebDriverWait given ignored_exceptions=REDRAWN tries again.
+REDRAWN = (StaleElementReferenceException,)
 
 
 def state_dir(project: str = PROJECT) -> Path:

@@ -16,13 +16,12 @@ import uuid
 from datetime import datetime
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import inspect, read_env_file, recap, run_playbook, state_dir, wait_for
+from conftest import REDRAWN, inspect, read_env_file, recap, run_playbook, state_dir, wait_for
 from test_sentry import ENV_FILE, PROJECT, issues_titled, project, report_an_issue
 
 TRACES = f"{PROJECT}-traces"
@@ -201,10 +200,6 @@ def test_an_error_sent_through_sentry_sdk_becomes_an_issue_and_its_span_reaches_
     found = wait_for("the span in the trace backend", lambda: spans(run_id))
     assert found["POST /orders"]["context"]["trace_id"] == trace_id
     assert 0.05 <= seconds(found["POST /orders"]) < 1
-
-
-# Phoenix redraws its tables while a test reads them: a cell read mid-redraw is stale, and the wait tries again.
-REDRAWN = (StaleElementReferenceException,)
 
 
 def latencies_shown(driver) -> dict[str, float]:

@@ -19,6 +19,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import (
+    REDRAWN,
     REPO,
     assert_pgadmin_connects,
     inspect,
@@ -65,7 +66,7 @@ def test_swagger_ui_renders_the_operations_of_the_spec(browser):
 def tree_node(driver, label: str, prefix: bool = False, timeout: int = 60):
     """A node of pgAdmin's object explorer, by its label."""
     test = f"starts-with(normalize-space(text()), '{label}')" if prefix else f"normalize-space(text())='{label}'"
-    return WebDriverWait(driver, timeout).until(
+    return WebDriverWait(driver, timeout, ignored_exceptions=REDRAWN).until(  # the tree redraws while it loads
         expected_conditions.element_to_be_clickable((By.XPATH, f"//span[contains(@class, 'file-name') and {test}]"))
     )
 
@@ -80,7 +81,10 @@ def open_node(driver, label: str, child: str, prefix: bool = False):
         except TimeoutException:
             if time.monotonic() > deadline:
                 raise
-        ActionChains(driver).double_click(tree_node(driver, label)).perform()
+        try:
+            ActionChains(driver).double_click(tree_node(driver, label)).perform()
+        except REDRAWN:  # the tree redrew between finding the node and the click: the next round finds it again
+            pass
         wait = 15
 
 
