@@ -161,6 +161,7 @@ host_info:
 
 import hashlib
 import json
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -355,6 +356,8 @@ def main():
             before = None
         result["changed"] = before != content
         if result["changed"] and not module.check_mode:
+            if not os.path.isdir(os.path.dirname(params["path"])):
+                module.fail_json(msg=f"Cannot record: the directory of {params['path']} does not exist", **result)
             write_atomically(params["path"], content, 0o600)
         result["settled"] = True
         module.exit_json(**result)
