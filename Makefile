@@ -7,12 +7,11 @@ ARGS ?=
 # Molecule scenarios `make molecule` runs, in lanes side by side (see scripts/molecule-lanes): postgres and localstack
 # share the default project, default and default@2.17 the fullstack one, so each pair shares a lane; sentry, tools
 # and workstation have projects, containers and ports of their own. One scenario: LANES=tools. Two lanes because the
-# machine has 2 cores: three made each scenario 1.7-2.5 times slower. Durations of one full `make test` on a clean
-# clone with no image or build cache (2026-11-30, 2-core Intel machine, 45 min in all, the lanes starting after 10):
-# postgres 593 s, localstack 836, default 517, default@2.17 170 (converge, idempotence and purge only) | sentry 984,
-# workstation 386, tools 553.
+# machine has 2 cores: three made each scenario 1.7-2.5 times slower. Durations in a full `make test` on a clean
+# clone (2026-11-30, a 2-core AMD VM, images built; with site.yml's quick look): postgres 511 s, localstack 661,
+# tools 545 | sentry 692-770, workstation 252, default 597, default@2.17 136 (converge, idempotence and purge only).
 # default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
-LANES ?= "postgres localstack default default@2.17" "sentry workstation tools"
+LANES ?= "postgres localstack tools" "sentry workstation default default@2.17"
 # The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
 # in a venv of its own (.cache/core-X.Y, scripts/core-venv). `make matrix` runs them all; `make test` (CI) the oldest
 # (before 2.19's new templating) and 2.19 (what requirements.txt installs with Python 3.11). Each core takes one of
