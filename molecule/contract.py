@@ -153,10 +153,15 @@ def test_teardown_stop_keeps_the_data_and_a_re_run_brings_it_back(phase):
     assert phase_objects(phase, "container") == sorted(phase["containers"])
     assert phase_objects(phase, "volume") == volumes
     status = run_playbook("playbooks/status.yml").output
-    run_playbook("site.yml", "--tags", phase["tags"])
+    proc = run_playbook("site.yml", "--tags", phase["tags"], "-v")
     assert_running_healthy_on_loopback(phase)
     assert {name: inspect(name)["Id"] for name in phase["containers"]} == ids  # started again, not recreated
     check()
+    # Brought back by the quick look alone, as `docker compose start` would: it started the phase's containers, waited
+    # for them and found them as the last complete run left them, so no phase ran.
+    assert "settled: true" in proc.output and "Wait for and configure each selected phase" not in proc.output, \
+        proc.output[-4000:]
+    assert recap(proc.output)["changed"] == 1, proc.output[-4000:]
     # Checked once the phase is back, so that a failure here leaves it running for the scenario's other tests.
     assert others_after_stop == others  # only the phase was stopped
     assert status_states(status, phase["tags"]) == ["exited"] * len(phase["containers"]), status[-3000:]

@@ -19,6 +19,10 @@ description:
     same, every recorded container is the same one, running, healthy (or without a health check) and made from the
     image its tag names now, every file has the same content, and every check gives the same answer. The checks run
     side by side.
+  - With O(start=true), a stack that differs only in that some of the recorded containers are stopped (the same
+    containers, from the images their tags name now, every file the same) is brought back as it was left, the way
+    C(docker compose start) would - its stopped containers are started, the call waits until they are healthy, then
+    asks the checks. This is how a re-run after C(teardown) stop comes back without running any phase.
   - It also returns the project's containers, as C(community.docker.docker_host_info) lists them, for the status
     report.
   - It uses the C(docker) command line client with C(DOCKER_CONTEXT=default), so that it talks to the engine the
@@ -30,7 +34,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Asking reads only. Recording in check mode writes nothing and reports whether it would.
+    details: Asking reads only, and starts nothing in check mode. Recording in check mode writes nothing and reports
+      whether it would.
   diff_mode:
     support: none
   platform:
@@ -111,6 +116,18 @@ options:
     description: Seconds each check may take.
     type: int
     default: 20
+  start:
+    description:
+      - When asking, start the recorded containers found stopped, if nothing else differs but the checks (which
+        cannot answer while their containers are stopped); wait until they are healthy, then ask the checks.
+      - Reports C(changed) when it started a container.
+    type: bool
+    default: false
+  wait:
+    description: When recording, the seconds a later call with O(start=true) waits for the containers it started to
+      become healthy (the longest time any of them may take).
+    type: int
+    default: 300
 """
 
 EXAMPLES = r"""
@@ -135,6 +152,14 @@ EXAMPLES = r"""
     key: "{{ settings_digest }}"
     project: bestshot
   register: look
+
+- name: Bring a stack back that was only stopped, or tell what else differs
+  bestshot.devenv.devenv_quick_look:
+    path: ~/.config/bestshot-devenv/secrets/quick-look.json
+    key: "{{ settings_digest }}"
+    project: bestshot
+    start: true
+  register: look
 """
 
 RETURN = r"""
@@ -148,8 +173,15 @@ differs:
   type: list
   elements: str
   sample: ["container bestshot-postgres is exited", "check buckets answers differently"]
+started:
+  description: The containers it started (O(start=true)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["bestshot-postgres"]
 containers:
-  description: The project's containers (C(Id), C(Names), C(Image), C(ImageID), C(Labels), C(State), C(Status)).
+  description: The project's containers (C(Id), C(Names), C(Image), C(ImageID), C(Labels), C(State), C(Status)), as
+    they are when it returns.
   returned: always
   type: list
   elements: dict
@@ -163,6 +195,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
@@ -268,8 +301,9 @@ def fingerprints(module, checks, timeout):
 
 
 def container_differences(module, wanted, found):
-    """Lines for the recorded containers (name -> ID) that are gone, replaced, stopped, unhealthy or outdated."""
-    differs = []
+    """Lines for the recorded containers (name -> ID) that are gone, replaced, unhealthy or outdated, and the names of
+    those that are only stopped (not running)."""
+    differs, stopped = [], []
     for name, container_id in sorted(wanted.items()):
         details = found.get(name)
         if details is None:
@@ -279,7 +313,7 @@ def container_differences(module, wanted, found):
             differs.append(f"container {name} was replaced")
         state = details.get("State") or {}
         if not state.get("Running"):
-            differs.append(f"container {name} is {state.get('Status', 'not running')}")
+            stopped.append(name)
         health = (state.get("Health") or {}).get("Status")
         if state.get("Running") and health not in (None, "healthy"):
             differs.append(f"container {name} is {health}")
@@ -288,7 +322,30 @@ def container_differences(module, wanted, found):
     for name, reference in sorted(references.items()):
         if current.get(reference) != found[name].get("Image"):
             differs.append(f"container {name} is not made from the image {reference} names now")
-    return differs
+    return differs, stopped
+
+
+def start_healthy(module, names, seconds):
+    """Starts the containers and waits until each is running and healthy (or has no health check); returns what went
+    wrong, one line each (empty when all are healthy). Gives up on a container that stops again at once."""
+    code, out = docker(module, "start", *names, timeout=seconds)
+    if code != 0:
+        return [f"containers {', '.join(names)} could not be started ({out.strip()})"]
+    deadline = time.monotonic() + seconds
+    while True:
+        code, out = docker(module, "inspect", "--format",
+                           "{{slice .Name 1}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}"
+                           "{{else}}healthy{{end}}", *names)
+        if code != 0:
+            return ["the Docker engine could not be asked"]
+        report = dict((line.split(" ", 1) for line in out.splitlines() if " " in line))
+        waiting = {name: state for name, state in report.items() if state != "running healthy"}
+        if not waiting:
+            return []
+        stopped = [name for name, state in waiting.items() if not state.startswith("running ")]
+        if stopped or time.monotonic() >= deadline:
+            return [f"container {name} is {waiting[name]} after a start" for name in sorted(stopped or waiting)]
+        time.sleep(0.5)
 
 
 def main():
@@ -319,11 +376,13 @@ def main():
                 required_by={"argv": "container"},
             ),
             timeout=dict(type="int", default=20),
+            start=dict(type="bool", default=False),
+            wait=dict(type="int", default=300),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    result = dict(changed=False, settled=False, differs=[], containers=[], host_info={})
+    result = dict(changed=False, settled=False, differs=[], started=[], containers=[], host_info={})
 
     if not module.get_bin_path("docker"):
         result["differs"] = ["the docker command is not installed"]
@@ -343,6 +402,7 @@ def main():
             module.fail_json(msg=f"Cannot record containers that do not exist: {', '.join(missing)}", **result)
         record = {
             "key": params["key"],
+            "wait": params["wait"],
             "containers": {name: found[name]["Id"] for name in params["containers"]},
             "files": {path: file_digest(path) for path in params["files"]},
             "checks": [dict(check, answer=fingerprint) for check, fingerprint in
@@ -376,9 +436,16 @@ def main():
     if record.get("key") != params["key"]:
         result["differs"] = ["the settings, the selected phases or the collection changed"]
         module.exit_json(**result)
-    differs = container_differences(module, record.get("containers") or {}, found)
+    differs, stopped = container_differences(module, record.get("containers") or {}, found)
     differs += [f"file {path} changed" for path, digest in sorted((record.get("files") or {}).items())
                 if file_digest(path) != digest]
+    if stopped and not differs and params["start"] and not module.check_mode:
+        differs = start_healthy(module, stopped, int(record.get("wait") or 300))
+        result["changed"], result["started"] = True, stopped
+        found = project_containers(module, params["project"]) or found
+        result["containers"] = [listed(found[name]) for name in sorted(found)]
+    else:
+        differs += [f"container {name} is {found[name]['State'].get('Status', 'not running')}" for name in stopped]
     if not differs:  # the checks ask the services: only when everything else is as recorded
         checks = record.get("checks") or []
         now = fingerprints(module, checks, params["timeout"])
