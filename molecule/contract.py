@@ -159,7 +159,7 @@ def test_teardown_stop_keeps_the_data_and_a_re_run_brings_it_back(phase):
     check()
     # Brought back by the quick look alone, as `docker compose start` would: it started the phase's containers, waited
     # for them and found them as the last complete run left them, so no phase ran.
-    assert "settled: true" in proc.output and "Wait for and configure each selected phase" not in proc.output, \
+    assert "settled: true" in proc.output and "Wait until the containers are healthy" not in proc.output, \
         proc.output[-4000:]
     assert recap(proc.output)["changed"] == 1, proc.output[-4000:]
     # Checked once the phase is back, so that a failure here leaves it running for the scenario's other tests.

@@ -304,7 +304,7 @@ def test_the_whole_stack_stops_in_one_step_with_its_data_kept_and_a_re_run_start
     back = run_playbook("site.yml", "-v").output
     started = re.search(r"\n +started:\n((?: +- [a-z-]+\n)+)", back)
     assert started and sorted(started.group(1).split()[1::2]) == sorted(SERVICES), back[-3000:]
-    assert "settled: true" in back and "Wait for and configure each selected phase" not in back, back[-3000:]
+    assert "settled: true" in back and "Wait until the containers are healthy" not in back, back[-3000:]
     for name in SERVICES:
         state = inspect(name)
         assert state["Id"] == ids[name] and state["State"]["Health"]["Status"] == "healthy", (name, state["State"])
