@@ -10,6 +10,8 @@ ARGS ?=
 # machine has 2 cores: three made each scenario 1.7-2.5 times slower. Durations in a full `make test` on a clean
 # clone (2026-11-30, a 2-core AMD VM, images built; with site.yml's quick look): postgres 511 s, localstack 661,
 # tools 545 | sentry 692-770, workstation 252, default 597, default@2.17 136 (converge, idempotence and purge only).
+# On a slower VM the same evening (compose's cold bring-up 42 s there against 29): 861, 929, 877 | 1235, 504, 957
+# (CI 49 min).
 # default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
 LANES ?= "postgres localstack tools" "sentry workstation default default@2.17"
 # The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
