@@ -201,20 +201,10 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.bestshot.devenv.plugins.module_utils.docker_cli import docker
 from ansible_collections.bestshot.devenv.plugins.module_utils.files import write_atomically
 
 PROJECT_LABEL = "dev.bestshot.devenv.project"
-# The client talks to the engine of DOCKER_HOST (or the default socket), as the community.docker modules do.
-DOCKER_ENV = {"DOCKER_CONTEXT": "default", "LANG": "C", "LC_ALL": "C"}
-
-
-def docker(module, *args, timeout=None, env=None):
-    """Runs the docker client (given `timeout` seconds, where coreutils' timeout is there, and `env` in its
-    environment); returns (exit code, stdout)."""
-    limit = module.get_bin_path("timeout") if timeout else None
-    command = [limit, str(timeout), "docker", *args] if limit else ["docker", *args]
-    code, out, dummy = module.run_command(command, check_rc=False, environ_update={**DOCKER_ENV, **(env or {})})
-    return code, out
 
 
 def listed(details):
@@ -235,13 +225,13 @@ def listed(details):
 
 def project_containers(module, project):
     """The project's containers, inspected (name -> details), or None when the engine cannot be asked."""
-    code, out = docker(module, "ps", "-a", "-q", "--no-trunc", "--filter", f"label={PROJECT_LABEL}={project}")
+    code, out, dummy = docker(module, "ps", "-a", "-q", "--no-trunc", "--filter", f"label={PROJECT_LABEL}={project}")
     if code != 0:
         return None
     ids = out.split()
     if not ids:
         return {}
-    code, out = docker(module, "inspect", *ids)
+    code, out, dummy = docker(module, "inspect", *ids)
     if code != 0:
         return None
     return {details["Name"].lstrip("/"): details for details in json.loads(out)}
@@ -251,7 +241,7 @@ def image_ids(module, references):
     """The ID of the local image each reference names now (absent when there is none)."""
     found = {}
     for reference in sorted(set(references)):
-        code, out = docker(module, "image", "inspect", "--format", "{{.Id}}", reference)
+        code, out, dummy = docker(module, "image", "inspect", "--format", "{{.Id}}", reference)
         if code == 0:
             found[reference] = out.strip()
     return found
@@ -279,7 +269,8 @@ def answer(module, check, timeout):
         # `-e NAME` hands on the client's own variable: a password never shows in the process list.
         env = {key: str(value) for key, value in (check.get("env") or {}).items()}
         env_args = [arg for key in sorted(env) for arg in ("-e", key)]
-        code, text = docker(module, "exec", *env_args, check["container"], *check["argv"], timeout=timeout, env=env)
+        code, text, dummy = docker(module, "exec", *env_args, check["container"], *check["argv"], timeout=timeout,
+                                   env=env)
         if code != 0:
             return None
     if check.get("pattern"):
@@ -328,14 +319,14 @@ def container_differences(module, wanted, found):
 def start_healthy(module, names, seconds):
     """Starts the containers and waits until each is running and healthy (or has no health check); returns what went
     wrong, one line each (empty when all are healthy). Gives up on a container that stops again at once."""
-    code, out = docker(module, "start", *names, timeout=seconds)
+    code, dummy, err = docker(module, "start", *names, timeout=seconds)
     if code != 0:
-        return [f"containers {', '.join(names)} could not be started ({out.strip()})"]
+        return [f"containers {', '.join(names)} could not be started ({err.strip()})"]
     deadline = time.monotonic() + seconds
     while True:
-        code, out = docker(module, "inspect", "--format",
-                           "{{slice .Name 1}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}"
-                           "{{else}}healthy{{end}}", *names)
+        code, out, dummy = docker(module, "inspect", "--format",
+                                  "{{slice .Name 1}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}"
+                                  "{{else}}healthy{{end}}", *names)
         if code != 0:
             return ["the Docker engine could not be asked"]
         report = dict((line.split(" ", 1) for line in out.splitlines() if " " in line))
@@ -387,7 +378,7 @@ def main():
     if not module.get_bin_path("docker"):
         result["differs"] = ["the docker command is not installed"]
         module.exit_json(**result)
-    code, version = docker(module, "version", "--format", "{{.Server.Version}}")
+    code, version, dummy = docker(module, "version", "--format", "{{.Server.Version}}")
     if code == 0:
         result["host_info"] = {"ServerVersion": version.strip()}
     found = project_containers(module, params["project"])

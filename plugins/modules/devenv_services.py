@@ -184,6 +184,8 @@ from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bestshot.devenv.plugins.module_utils.docker_cli import docker
+
 DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 NANOSECONDS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 
@@ -343,8 +345,7 @@ def make_container(module, engine, spec, network):
     name = spec["name"]
     try:
         if not engine.exists(image_path(spec["image"])):
-            code, dummy, err = module.run_command(["docker", "pull", spec["image"]], check_rc=False,
-                                                  environ_update={"DOCKER_CONTEXT": "default"})
+            code, dummy, err = docker(module, "pull", spec["image"])
             if code != 0:
                 return f"{name}: the image {spec['image']} is not there and could not be pulled ({err.strip()})"
         if engine.exists(f"/containers/{quote(name)}/json"):  # stopped with its own stop timeout, then removed
