@@ -227,35 +227,40 @@ def test_new_issue_alert_reaches_the_slack_and_custom_webhooks(reported_issue):
     assert message in hooks["/slack"]["body"] and hooks["/slack"]["content_type"].startswith("application/json")
 
 
-def test_a_re_run_repairs_the_admin_password_and_an_alert_channel_changed_by_hand_and_the_next_looks_only_quickly():
-    """With the role's token untouched, the re-run's quick look at the tracker's database notices the change and the
-    full run repairs it; a re-run that finds everything as the last one left it runs only the quick look (the
-    stack's, or without it the phase's own)."""
+def test_a_re_run_repairs_the_admin_password_an_alert_channel_and_a_project_team_changed_by_hand_then_looks_quickly():
+    """With the role's token untouched, the re-run's quick look at the tracker's database notices the changes and the
+    full run repairs them (the project's team too, which Bugsink's API cannot change); a re-run that finds everything
+    as the last one left it runs only the quick look (the stack's, or without it the phase's own)."""
     assert channel_names("bestshot") == ["custom-hook", "team-chat"]
+    teams = {team["name"]: team["id"] for team in api("teams/")["results"]}
     tracker_shell("from alerts.models import MessagingServiceConfig; from django.contrib.auth import get_user_model; "
+                  "from projects.models import Project; from teams.models import Team; "
                   "MessagingServiceConfig.objects.filter(display_name='team-chat').delete(); "
                   "admin = get_user_model().objects.get(username='dev@bestshot.test'); "
-                  "admin.set_password('changed-by-hand'); admin.save()")
+                  "admin.set_password('changed-by-hand'); admin.save(); "
+                  "Project.objects.filter(name='jobs').update(team=Team.objects.get(name='bestshot'))")
     assert not admin_password_is_the_generated_one()
+    assert project("jobs")["team"] == teams["bestshot"]
 
     proc = run_playbook("site.yml", "--tags", "monitoring")
     assert recap(proc.output)["changed"] > 0
     assert "admin password" in proc.output and "channel team-chat of bestshot created" in proc.output, proc.output[-3000:]
+    assert "project jobs moved to team platform" in proc.output, proc.output[-3000:]
     assert admin_password_is_the_generated_one()
     assert channel_names("bestshot") == ["custom-hook", "team-chat"]
+    assert project("jobs")["team"] == teams["platform"]
 
     # The stack's quick look (site.yml) asks the same quick check, with every other phase's checks, in one call ...
     proc = run_playbook("site.yml", "--tags", "monitoring", "-v")
     assert recap(proc.output)["changed"] == 0, proc.output[-3000:]
     assert "settled: true" in proc.output, proc.output[-3000:]
     assert f"Bring the container in line - {CONTAINER}" not in proc.output  # ... and the phase does not run
-    assert "Call the tracker's API" not in proc.output
     # Without it (devenv_quick_look=false), the phase's own quick check finds the tracker as the last run left it.
     proc = run_playbook("site.yml", "--tags", "monitoring", "-e", "devenv_quick_look=false")
     assert recap(proc.output)["changed"] == 0, proc.output[-3000:]
     assert f"Bring the container in line - {CONTAINER} (quick check)" in proc.output
-    assert f"Bring the container in line - {CONTAINER} (access and alerts)" not in proc.output
-    assert "Call the tracker's API" not in proc.output  # nor its REST calls: the DSNs are those the last run noted
+    # Nor the full run (Django, REST calls): the DSNs are those the last run noted.
+    assert f"Bring the container in line - {CONTAINER} (full run)" not in proc.output
     assert read_env_file(ENV_FILE)["SENTRY_DSN"] == project("bestshot")["dsn"]
 
 
