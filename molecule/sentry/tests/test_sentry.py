@@ -282,6 +282,12 @@ def test_monitoring_phase_alone_on_a_fresh_machine_brings_up_only_the_tracker_an
         "volume": [f"{project_name}-sentry-data", f"{project_name}-traces-data"],
         "network": [f"{project_name}-devenv"],
     }
+    # In site.yml the trace backend, which nothing configures, is waited for at the end of the run (with what other
+    # phases leave to it), after the tracker's configuration.
+    first = outputs[0]
+    tracker_run = first.index(f"Bring the container in line - {project_name}-sentry (full run)")
+    assert first.index("Wait until the containers are healthy - devenv") > tracker_run, first[-3000:]
+    assert "Wait until the containers are healthy - sentry" in first[:tracker_run]  # the tracker's own, before
     env_text = (home / "devenv.env").read_text()
     assert "# BEGIN sentry" in env_text and "# BEGIN postgres" not in env_text and "# BEGIN localstack" not in env_text
     assert "# BEGIN traces" in env_text and f"OTEL_SERVICE_NAME={project_name}\n" in env_text
