@@ -42,7 +42,8 @@ attributes:
     platforms: posix
 options:
   path:
-    description: The file the record is kept in. Its directory must exist.
+    description: The file the record is kept in. Its directory is made (0700) when missing; the one above it must
+      exist.
     type: path
     required: true
   key:
@@ -407,8 +408,10 @@ def main():
             before = None
         result["changed"] = before != content
         if result["changed"] and not module.check_mode:
-            if not os.path.isdir(os.path.dirname(params["path"])):
-                module.fail_json(msg=f"Cannot record: the directory of {params['path']} does not exist", **result)
+            directory = os.path.dirname(params["path"])
+            if not os.path.isdir(os.path.dirname(directory)):
+                module.fail_json(msg=f"Cannot record: the directory above {directory} does not exist", **result)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
             write_atomically(params["path"], content, 0o600)
         result["settled"] = True
         module.exit_json(**result)

@@ -45,7 +45,7 @@ def stack(tmp_path, buckets):
     env_file = tmp_path / "devenv.env"
     env_file.write_text("PGPORT=5432\n")
     return {
-        "path": str(tmp_path / "quick-look.json"),
+        "path": str(tmp_path / "quick-look" / "base-aws.json"),  # its directory is made by the first record
         "key": "settings-1",
         "project": f"unit-{uuid.uuid4().hex[:8]}",  # no container has this label
         "files": [str(env_file)],
@@ -62,6 +62,7 @@ def test_a_record_is_private_and_a_quick_look_at_the_same_stack_finds_it_settled
     recorded = run_module(capsys, module, record=True, **stack)
     assert recorded["changed"] is True and recorded["settled"] is True
     assert stat.S_IMODE(os.stat(stack["path"]).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(stack["path"])).st_mode) == 0o700
     again = run_module(capsys, module, record=True, **stack)
     assert again["changed"] is False
     look = ask(capsys, stack)
