@@ -14,6 +14,8 @@ description:
   - Applies what C(bestshot.devenv)'s entry point C(services) worked out from one listing of the phase (its plan) -
     the project network and named volumes to create, the containers to create or recreate and start, those only
     stopped to start, and those of services switched off to remove - in one call to the Docker Engine API.
+  - Also what C(playbooks/teardown.yml) purges of every selected phase at once (entry point C(purge)), the containers
+    with their anonymous volumes, then named volumes.
   - It does not compare containers itself. The plan names what differs (by a digest of each container's declared
     options, which is one of its labels, and the ID of the local image its tag names). A container to recreate is
     stopped (with its O(containers[].stop_timeout)) and removed first; its anonymous volumes are kept, as
@@ -38,9 +40,10 @@ attributes:
     platforms: posix
 options:
   network:
-    description: The network the containers join; created (with O(network_labels)) when it does not exist.
+    description:
+      - The network the containers join; created (with O(network_labels)) when it does not exist.
+      - Required with O(containers) or O(volumes); without it (a purge) no network is looked at.
     type: str
-    required: true
   network_labels:
     description: Labels of the network when it is created.
     type: dict
@@ -112,7 +115,18 @@ options:
     elements: str
     default: []
   remove:
-    description: Containers to remove (their volumes are kept).
+    description: Containers to remove, killed first when running (their volumes are kept, unless
+      O(remove_anonymous_volumes)). A container that does not exist is left as it is.
+    type: list
+    elements: str
+    default: []
+  remove_anonymous_volumes:
+    description: Whether the anonymous volumes of the containers in O(remove) go with them (a purge).
+    type: bool
+    default: false
+  remove_volumes:
+    description: Named volumes to remove once the containers in O(remove) are gone (the data is gone). A volume that
+      does not exist is left as it is; one that a container still uses fails the call.
     type: list
     elements: str
     default: []
@@ -142,6 +156,12 @@ EXAMPLES = r"""
           start_period: 120s
         labels: {dev.bestshot.devenv.project: bestshot}
   register: made
+
+- name: Purge two phases at once (containers with their anonymous volumes, then their named volumes)
+  bestshot.devenv.devenv_services:
+    remove: [bestshot-postgres, bestshot-localstack]
+    remove_anonymous_volumes: true
+    remove_volumes: [bestshot-postgres-data, bestshot-localstack-data]
 """
 
 RETURN = r"""
@@ -167,6 +187,11 @@ started:
   elements: str
 removed:
   description: The containers removed.
+  returned: always
+  type: list
+  elements: str
+volumes_removed:
+  description: The named volumes removed.
   returned: always
   type: list
   elements: str
@@ -361,7 +386,7 @@ def make_container(module, engine, spec, network):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            network=dict(type="str", required=True),
+            network=dict(type="str"),
             network_labels=dict(type="dict", default={}),
             volumes=dict(type="list", elements="str", default=[]),
             volume_labels=dict(type="dict", default={}),
@@ -385,17 +410,22 @@ def main():
             ),
             start=dict(type="list", elements="str", default=[]),
             remove=dict(type="list", elements="str", default=[]),
+            remove_anonymous_volumes=dict(type="bool", default=False),
+            remove_volumes=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    result = dict(changed=False, network_created=False, volumes_created=[], created=[], started=[], removed=[])
+    result = dict(changed=False, network_created=False, volumes_created=[], created=[], started=[], removed=[],
+                  volumes_removed=[])
+    if (params["containers"] or params["volumes"]) and not params["network"]:
+        module.fail_json(msg="network is required with containers or volumes", **result)
     try:
         engine = Engine(os.environ)
         for spec in params["containers"]:  # a bad declaration fails before anything is made
             container_body(spec, params["network"])
         network = params["network"]
-        if not engine.exists(f"/networks/{quote(network)}"):
+        if network is not None and not engine.exists(f"/networks/{quote(network)}"):
             if not module.check_mode:
                 engine.call("POST", "/networks/create",
                             {"Name": network, "CheckDuplicate": True, "Labels": params["network_labels"]})
@@ -405,11 +435,17 @@ def main():
                 if not module.check_mode:
                     engine.call("POST", "/volumes/create", {"Name": volume, "Labels": params["volume_labels"]})
                 result["volumes_created"].append(volume)
+        anonymous = "&v=true" if params["remove_anonymous_volumes"] else ""
         for name in params["remove"]:
             if engine.exists(f"/containers/{quote(name)}/json"):
                 if not module.check_mode:
-                    engine.call("DELETE", f"/containers/{quote(name)}?force=true")
+                    engine.call("DELETE", f"/containers/{quote(name)}?force=true{anonymous}")
                 result["removed"].append(name)
+        for volume in params["remove_volumes"]:
+            if engine.exists(f"/volumes/{quote(volume)}"):
+                if not module.check_mode:
+                    engine.call("DELETE", f"/volumes/{quote(volume)}")
+                result["volumes_removed"].append(volume)
     except (EngineError, ValueError) as error:
         module.fail_json(msg=str(error), **result)
     result["created"] = [spec["name"] for spec in params["containers"]]
@@ -425,7 +461,7 @@ def main():
             except EngineError as error:
                 errors.append(f"{name}: {error}")
     result["changed"] = bool(result["network_created"] or result["volumes_created"] or result["created"]
-                             or result["started"] or result["removed"])
+                             or result["started"] or result["removed"] or result["volumes_removed"])
     if errors:
         module.fail_json(msg="Could not make every container: " + "; ".join(errors), **result)
     module.exit_json(**result)

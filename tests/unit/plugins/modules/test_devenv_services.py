@@ -3,8 +3,10 @@ declared container into the Engine API's create request (the Molecule scenarios 
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import tarfile
 import uuid
 
 import pytest
@@ -17,12 +19,22 @@ def docker(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
 
 
+def tarfile_of_nothing() -> bytes:
+    """An empty tar archive: `docker import` makes an image with no files of it."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w"):
+        pass
+    return buffer.getvalue()
+
+
 @pytest.fixture
 def project():
     name = f"unit-{uuid.uuid4().hex[:8]}"
     yield name
     docker("network", "rm", f"{name}-net")
+    docker("rm", "--force", "--volumes", f"{name}-c")
     docker("volume", "rm", f"{name}-data")
+    docker("rmi", f"{name}-empty:latest")
 
 
 def test_it_makes_the_network_and_volumes_with_their_labels_once_and_check_mode_makes_nothing(capsys, project):
@@ -48,6 +60,31 @@ def test_a_container_that_is_not_there_is_not_removed_and_a_missing_one_cannot_b
     assert run_module(capsys, module, **args)["removed"] == []
     failed = run_module(capsys, module, network=f"{project}-net", start=[f"{project}-gone"])
     assert failed["failed"] is True and f"{project}-gone" in failed["msg"]
+
+
+def test_a_purge_removes_containers_with_their_anonymous_volumes_then_named_volumes_and_needs_no_network(capsys, project):
+    docker("volume", "create", f"{project}-data")
+    # A container (never started) of an empty image, with an anonymous volume (-v /scratch) and the named one.
+    empty = subprocess.run(["docker", "import", "-", f"{project}-empty:latest"], input=tarfile_of_nothing(),
+                           capture_output=True, check=False)
+    assert empty.returncode == 0, empty.stderr
+    created = docker("create", "--name", f"{project}-c", "-v", "/scratch", "-v", f"{project}-data:/data",
+                     f"{project}-empty:latest", "true")
+    assert created.returncode == 0, created.stderr
+    anonymous = [m["Name"] for m in json.loads(docker("inspect", f"{project}-c").stdout)[0]["Mounts"] if m["Type"] == "volume"
+                 and m["Name"] != f"{project}-data"]
+    args = dict(remove=[f"{project}-c", f"{project}-gone"], remove_anonymous_volumes=True,
+                remove_volumes=[f"{project}-data", f"{project}-gone"])
+    checked = run_module(capsys, module, check_mode=True, **args)
+    assert (checked["removed"], checked["volumes_removed"]) == ([f"{project}-c"], [f"{project}-data"])
+    assert docker("inspect", f"{project}-c").returncode == 0  # check mode removed nothing
+    made = run_module(capsys, module, **args)
+    assert made["changed"] is True and (made["removed"], made["volumes_removed"]) == ([f"{project}-c"], [f"{project}-data"])
+    assert docker("inspect", f"{project}-c").returncode != 0
+    assert docker("volume", "inspect", f"{project}-data").returncode != 0
+    assert anonymous and docker("volume", "inspect", anonymous[0]).returncode != 0  # it went with its container
+    assert docker("network", "inspect", f"{project}-net").returncode != 0  # no network made for a purge
+    assert run_module(capsys, module, **args)["changed"] is False
 
 
 def test_a_declared_container_becomes_the_engine_s_create_request():
