@@ -274,14 +274,10 @@ def test_status_and_the_end_of_the_run_show_the_trace_backend():
     assert f"OTEL_EXPORTER_OTLP_ENDPOINT={URL}" in proc.output
 
 
-def test_issues_and_spans_survive_restarts_a_recreation_by_changed_settings_and_a_re_run():
-    """Both services at once: restarted, then recreated by a changed setting of each, then back to the scenario's."""
+def test_issues_and_spans_survive_a_recreation_by_changed_settings_and_a_re_run():
+    """Both services at once: recreated by a changed setting of each, then back to the scenario's. (A stop and start
+    of the same containers is the phase contract's: test_contract.py stores the same issue and spans.)"""
     both_kept = store_an_issue_and_spans()
-    subprocess.run(["docker", "restart", TRACKER, TRACES], check=True, capture_output=True, timeout=240)
-    wait_healthy(TRACKER)
-    wait_healthy(TRACES)
-    both_kept()
-
     ids = {name: inspect(name)["Id"] for name in (TRACKER, TRACES)}
     changed = {"sentry_settings": {"SITE_TITLE": "Ours"},
                "sentry_traces_settings": {"PHOENIX_DEFAULT_RETENTION_POLICY_DAYS": "30"}}
