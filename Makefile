@@ -7,13 +7,13 @@ ARGS ?=
 # Molecule scenarios `make molecule` runs, in lanes side by side (see scripts/molecule-lanes): postgres and localstack
 # share the default project, default and default@2.17 the fullstack one, so each pair shares a lane; sentry, tools
 # and workstation have projects, containers and ports of their own. One scenario: LANES=tools. Two lanes because the
-# machine has 2 cores: three made each scenario 1.7-2.5 times slower. Durations in a full `make test` on a clean
-# clone (2026-11-30, a 2-core AMD VM, images built; with site.yml's quick look): postgres 511 s, localstack 661,
-# tools 545 | sentry 692-770, workstation 252, default 597, default@2.17 136 (converge, idempotence and purge only).
-# On a slower VM the same evening (compose's cold bring-up 42 s there against 29): 861, 929, 877 | 1235, 504, 957
-# (CI 49 min).
+# machine has 2 cores: three made each scenario 1.7-2.5 times slower. Each lane starts with a scenario whose images
+# build first (`make test` builds them beside the lanes): postgres, and workstation; sentry's Phoenix and the aws
+# phase's LocalStack take longest. Durations in a full `make test` on a clean clone (2026-12-01, a 2-core AMD VM,
+# images built): postgres 360 s, localstack 528, tools 389 | sentry 512, workstation 268, default 427, default@2.17
+# 108 (converge, idempotence and purge only).
 # default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
-LANES ?= "postgres localstack tools" "sentry workstation default default@2.17"
+LANES ?= "postgres localstack tools" "workstation sentry default default@2.17"
 # The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
 # in a venv of its own (.cache/core-X.Y, scripts/core-venv). `make matrix` runs them all; `make test` (CI) the oldest
 # (before 2.19's new templating) and 2.19 (what requirements.txt installs with Python 3.11). Each core takes one of
@@ -97,23 +97,27 @@ units: setup-dev
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 browser:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium chromium-driver; \
 	fi
 
 molecule: setup-dev browser
 	scripts/molecule-lanes $(LANES)
 
 # Everything CI runs; closes with one line adding up every test: "summary: N passed, N failed".
-# First the stand-in images are built (side by side; each scenario's prepare then only checks them) and the browser
-# installed, both mostly downloads, beside the static checks (lint, sanity, units), which mostly compute. Then the
-# Molecule lanes run beside the collection checks (older cores, docs, EE, Galaxy import): the lanes mostly wait on
-# containers.
+# The stand-in images build in the background from the start (mostly downloads and disk writes; log in
+# .cache/standins.log), beside the static checks (lint, sanity, units, which mostly compute) and the browser, and then
+# beside the Molecule lanes: a scenario's prepare waits only for the images it needs (STANDINS_BUILDER_PID,
+# tests/standins/wait.yml), so each lane starts once its first images are there, not once all are. Beside the lanes
+# run the collection checks (older cores, docs, EE, Galaxy import): the lanes mostly wait on containers.
 test: setup-dev
 	rm -rf .cache/junit
-	$(MAKE) --jobs=2 --output-sync=target standins lint browser sanity units
-	$(MAKE) --jobs=2 --output-sync=target molecule collection-checks
-	python scripts/test-summary .cache/junit
-
+	mkdir -p .cache
+	ansible-playbook tests/standins/build.yml > .cache/standins.log 2>&1 & builder=$$!; \
+	export STANDINS_BUILDER_PID=$$builder; status=0; \
+	$(MAKE) --jobs=2 --output-sync=target lint sanity browser units || { status=$$?; kill $$builder 2>/dev/null || true; }; \
+	if [ $$status -eq 0 ]; then $(MAKE) --jobs=2 --output-sync=target molecule collection-checks || status=$$?; fi; \
+	wait $$builder || { [ $$status -ne 0 ] || { echo "== the stand-in build failed:"; tail -n 40 .cache/standins.log; }; status=1; }; \
+	[ $$status -eq 0 ] && python scripts/test-summary .cache/junit
 matrix: setup-dev
 	scripts/core-matrix $(CORES)
 
