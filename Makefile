@@ -10,8 +10,10 @@ ARGS ?=
 # machine has 2 cores: three made each scenario 1.7-2.5 times slower. Each lane starts with a scenario whose images
 # build first (`make test` builds them beside the lanes): postgres, and workstation; sentry's Phoenix and the aws
 # phase's LocalStack take longest. Durations in a full `make test` on a clean clone (2026-12-01, a 2-core AMD VM,
-# images built): postgres 360 s, localstack 528, tools 389 | sentry 512, workstation 268, default 427, default@2.17
-# 108 (converge, idempotence and purge only).
+# images built before): postgres 336 s, localstack 499, tools 351 | sentry 507, workstation 242, default 399,
+# default@2.17 79 (converge, idempotence and purge only); CI 21.4 min. With no image on the machine (built beside the
+# lanes): 644, 466, 319 | 731 (workstation first), 329, 364, 73; CI 26.2 min (the first scenarios of each lane share
+# the disk with the builds).
 # default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
 LANES ?= "postgres localstack tools" "workstation sentry default default@2.17"
 # The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
