@@ -109,14 +109,19 @@ molecule: setup-dev browser
 # The stand-in images build in the background from the start (mostly downloads and disk writes; log in
 # .cache/standins.log), beside the static checks (lint, sanity, units, which mostly compute) and the browser, and then
 # beside the Molecule lanes: a scenario's prepare waits only for the images it needs (STANDINS_BUILDER_PID,
-# tests/standins/wait.yml), so each lane starts once its first images are there, not once all are. Beside the lanes
-# run the collection checks (older cores, docs, EE, Galaxy import): the lanes mostly wait on containers.
+# tests/standins/wait.yml), so each lane starts once its first images are there, not once all are. They build one
+# after another in the order the lanes need them (STANDIN_ORDER), rather than side by side, where all seven shared the
+# disk with each other and with the first scenarios. Beside the lanes run the collection checks (older cores, docs,
+# EE, Galaxy import): the lanes mostly wait on containers.
+STANDIN_ORDER ?= postgres workstation bugsink phoenix localstack pgadmin swagger-ui
 test: setup-dev
 	rm -rf .cache/junit
 	mkdir -p .cache
-	ansible-playbook tests/standins/build.yml > .cache/standins.log 2>&1 & builder=$$!; \
+	( status=0; for image in $(STANDIN_ORDER); do \
+	    ansible-playbook tests/standins/build.yml -e '{"standin_images": ["'$$image'"]}' || status=1; done; \
+	  exit $$status ) > .cache/standins.log 2>&1 & builder=$$!; \
 	export STANDINS_BUILDER_PID=$$builder; status=0; \
-	$(MAKE) --jobs=2 --output-sync=target lint sanity browser units || { status=$$?; kill $$builder 2>/dev/null || true; }; \
+	$(MAKE) --jobs=2 --output-sync=target lint sanity browser units || { status=$$?; { pkill -P $$builder; kill $$builder; } 2>/dev/null || true; }; \
 	if [ $$status -eq 0 ]; then $(MAKE) --jobs=2 --output-sync=target molecule collection-checks || status=$$?; fi; \
 	wait $$builder || { [ $$status -ne 0 ] || { echo "== the stand-in build failed:"; tail -n 40 .cache/standins.log; }; status=1; }; \
 	[ $$status -eq 0 ] && python scripts/test-summary .cache/junit
