@@ -12,8 +12,9 @@ ARGS ?=
 # phase's LocalStack take longest. Durations in a full `make test` on a clean clone (2026-12-01, a 2-core AMD VM,
 # images built before): postgres 336 s, localstack 499, tools 351 | sentry 507, workstation 242, default 399,
 # default@2.17 79 (converge, idempotence and purge only); CI 21.4 min. With no image on the machine (built beside the
-# lanes): 644, 466, 319 | 731 (workstation first), 329, 364, 73; CI 26.2 min (the first scenarios of each lane share
-# the disk with the builds).
+# lanes, side by side): 644, 466, 319 | 731 (workstation first), 329, 364, 73; CI 26.2 min (the first scenarios of
+# each lane shared the disk with seven builds). Built one after another (STANDIN_ORDER): 342, 700 (3.8 min of it
+# waiting for LocalStack's image), 314 | 377, 496, 356, 80; CI 26.4 min.
 # default@2.17: the full stack once more on the oldest ansible-core the collection claims (scripts/molecule-lanes).
 LANES ?= "postgres localstack tools" "workstation sentry default default@2.17"
 # The ansible-core releases meta/runtime.yml claims besides .venv's newest (2.21): lint, sanity and units run on each
