@@ -126,6 +126,7 @@ test: setup-dev
 	if [ $$status -eq 0 ]; then $(MAKE) --jobs=2 --output-sync=target molecule collection-checks || status=$$?; fi; \
 	wait $$builder || { [ $$status -ne 0 ] || { echo "== the stand-in build failed:"; tail -n 40 .cache/standins.log; }; status=1; }; \
 	[ $$status -eq 0 ] && python scripts/test-summary .cache/junit
+
 matrix: setup-dev
 	scripts/core-matrix $(CORES)
 
