@@ -28,7 +28,8 @@ PHASE = {
     "project": PROJECT,
     "containers": [f"{PROJECT}-pgadmin", f"{PROJECT}-swagger-ui"],
     "breaks": [delete_the_registered_server_and_its_password_file],
-    "purged_paths": [state_dir(PROJECT) / "secrets" / "tools-pgadmin-password", state_dir(PROJECT) / "swagger-ui"],
+    "purged_paths": [state_dir(PROJECT) / "secrets" / "tools-pgadmin-password", state_dir(PROJECT) / "swagger-ui",
+                     state_dir(PROJECT) / "pgadmin"],
     "bad_input": [
         ("tools_openapi_spec", "/nonexistent/openapi.yaml", "'/nonexistent/openapi.yaml' does not exist"),
         ("tools_openapi_spec", "openapi.yaml", "tools_openapi_spec must be the absolute path"),

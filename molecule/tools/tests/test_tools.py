@@ -97,6 +97,17 @@ def test_pgadmin_opens_without_login_and_connects_the_registered_server(browser)
     open_node(browser, SERVER_NAME, "Databases", prefix=True)
 
 
+def test_pgadmin_registers_the_server_itself_on_its_first_start_from_the_mounted_definition():
+    """The run does not start pgAdmin's application a second time to register the server: pgAdmin's own first start
+    loads the definition the role writes on the machine (read-only in the container), while the other phases start."""
+    logs = subprocess.run(["docker", "logs", PGADMIN], capture_output=True, text=True, check=True)
+    assert "Added 1 Server Group(s) and 1 Server(s)." in logs.stdout + logs.stderr
+    definition = json.loads((state_dir(PROJECT) / "pgadmin" / "servers.json").read_text())
+    assert definition["Servers"]["1"]["Name"] == SERVER_NAME and "Password" not in definition["Servers"]["1"]
+    [mount] = [m for m in inspect(PGADMIN)["Mounts"] if m["Destination"] == "/devenv"]
+    assert mount["Source"] == str(state_dir(PROJECT) / "pgadmin") and mount["RW"] is False
+
+
 def test_pgadmin_connects_the_server_without_a_password():
     assert_pgadmin_connects(PGADMIN_URL, SERVER_NAME, PROJECT)
 
@@ -109,12 +120,9 @@ def test_the_password_file_is_private_to_pgadmin():
 
 def pgadmin_script(**changes) -> dict:
     """The role's script run in pgAdmin in check mode (writes nothing), for the workstation's server; its result."""
-    servers_file = "/var/lib/pgadmin/devenv-servers.json"
     spec = {"check": True, "passfile": "/var/lib/pgadmin/devenv.pgpass", "password_line": "",
-            "servers_file": servers_file, "server": SERVER_NAME, "group": "devenv",
-            "database": "/var/lib/pgadmin/pgadmin4.db", "schema": 52,
-            "servers": subprocess.run(["docker", "exec", PGADMIN, "cat", servers_file], capture_output=True,
-                                      text=True, check=True).stdout, **changes}
+            "servers_file": "/devenv/servers.json", "server": SERVER_NAME, "group": "devenv",
+            "database": "/var/lib/pgadmin/pgadmin4.db", "schema": 52, **changes}
     script = (REPO / "roles" / "tools" / "files" / "pgadmin-devenv.py").read_text()
     proc = subprocess.run(["docker", "exec", "-e", f"DEVENV_INPUT={json.dumps(spec)}", PGADMIN, "/venv/bin/python3",
                            "-c", script], capture_output=True, text=True, timeout=300, check=False)

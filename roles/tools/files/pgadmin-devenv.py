@@ -1,13 +1,14 @@
 # Registers the workstation's PostgreSQL in pgAdmin, in one run inside the pgAdmin container (uid 5050):
 #   python3 -c <this file>, input as JSON in DEVENV_INPUT:
 #   {"check": bool, "passfile": path, "password_line": str ("": no password known yet, the file is left alone),
-#    "servers_file": path, "servers": str, "server": name, "group": name,
+#    "servers_file": path of the server definition (mounted from the machine), "server": name, "group": name,
 #    "database": path of pgAdmin's SQLite database, "schema": the ConfigDB version the query below was written for}
-# 1. The password file (0600) and the server definition file (0644) in pgAdmin's volume, written when they differ.
+# 1. The password file (0600) in pgAdmin's volume, written when it differs.
 # 2. Is the server (by name, in the group) registered? pgAdmin keeps its servers in its SQLite database. With the
 #    schema this role was written against (table `version`, ConfigDB = "schema") one read-only query answers;
 #    with any other schema pgAdmin's own `setup.py dump-servers` does (slower: it starts the application).
-# 3. When it is not, pgAdmin's own `setup.py load-servers` adds it (the user's other servers are left alone).
+# 3. When it is not (pgAdmin's first start loads the definition itself; a user may have deleted it since), pgAdmin's
+#    own `setup.py load-servers` adds it from the definition (the user's other servers are left alone).
 # With "check": true nothing is written. Prints one line: BESTSHOT-DEVENV-RESULT {"changes": [...], "notes": [...],
 # "error": ...} (a note says when the slower way was taken).
 # Nothing secret is ever printed.
@@ -87,17 +88,17 @@ def main():
     try:
         if spec.get("password_line"):
             ensure_file(spec["passfile"], spec["password_line"], 0o600, "password file", spec["check"], changed)
-        ensure_file(spec["servers_file"], spec["servers"], 0o644, "server definition", spec["check"], changed)
         registered = registered_by_query(spec, notes)
         if registered is None:
             registered = registered_by_dump(spec)
         if not registered:
             changed.append(f"server {spec['server']!r} registered in the group {spec['group']!r}")
             if not spec["check"]:
+                # pgAdmin says what is wrong with a definition on stdout: kept for the error.
                 subprocess.run([sys.executable, "setup.py", "load-servers", spec["servers_file"]], cwd=WEB,
-                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     except subprocess.CalledProcessError as exc:
-        error = f"{' '.join(exc.cmd[1:3])} failed: {(exc.stderr or '').strip()[-300:]}"
+        error = f"{' '.join(exc.cmd[1:3])} failed: {(exc.stderr or exc.output or '').strip()[-300:]}"
     except Exception as exc:  # reported to Ansible, which fails the task with this message
         error = f"{type(exc).__name__}: {exc}"
     print(RESULT_MARKER, json.dumps({"changes": changed, "notes": notes, "error": error}))
