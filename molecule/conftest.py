@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -118,21 +119,40 @@ def run_with_bad_input(tags: str, fresh: dict, variable: str, value) -> str:
     return proc.output
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on now (scenarios run side by side, so fixed spare ports could collide)."""
+# Ports the tests pick at random. Below the kernel's ephemeral range (32768-60999 by default), where any client
+# socket may hold a port for a moment and make a publish fail, and away from every fixed port a scenario uses.
+FREE_PORT_POOL = range(30000, 32000)
+
+
+def ephemeral_ports() -> range:
+    """The kernel's range for the local ports of client sockets."""
+    low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return range(int(low), int(high) + 1)
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a listener could take this port on 127.0.0.1 now (as a published port would)."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def free_ports(count: int) -> list[int]:
-    """That many different TCP ports nothing listens on now."""
+    """That many different TCP ports nothing holds now, at random from FREE_PORT_POOL (scenarios run side by side,
+    so fixed spare ports could collide)."""
+    ephemeral = ephemeral_ports()
+    pool = [port for port in FREE_PORT_POOL if port not in ephemeral]
+    assert len(pool) >= 100, f"the kernel's ephemeral ports {ephemeral} cover the tests' pool {FREE_PORT_POOL}"
     ports: list[int] = []
-    while len(ports) < count:
-        port = free_port()
-        if port not in ports:
+    for port in random.sample(pool, len(pool)):
+        if port_is_free(port):
             ports.append(port)
-    return ports
+            if len(ports) == count:
+                return ports
+    raise AssertionError(f"fewer than {count} free ports in {FREE_PORT_POOL}")
 
 
 def wait_for(what: str, probe, timeout: int = 90):
