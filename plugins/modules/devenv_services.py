@@ -20,8 +20,9 @@ description:
     options, which is one of its labels, and the ID of the local image its tag names). A container to recreate is
     stopped (with its O(containers[].stop_timeout)) and removed first; its anonymous volumes are kept, as
     C(community.docker.docker_container) keeps them.
-  - Containers are created and started side by side. C(community.docker.docker_container) would take a call of its
-    own per container, most of it spent loading the module and comparing the container in full.
+  - Containers are created and started side by side (up to eight at once). C(community.docker.docker_container)
+    would take a call of its own per container, most of it spent loading the module and comparing the container in
+    full.
   - Talks to the engine named by C(DOCKER_HOST) (C(unix://) or C(tcp://); with C(DOCKER_TLS_VERIFY) set, TLS with the
     certificates in C(DOCKER_CERT_PATH)), or the default socket C(/var/run/docker.sock), as the C(community.docker)
     modules do by default. An image that is missing is pulled with the C(docker) command line client.
@@ -49,12 +50,14 @@ options:
     type: dict
     default: {}
   volumes:
-    description: Named volumes to create (with O(volume_labels)) when they do not exist.
+    description:
+      - Named volumes to create when they do not exist, each a name or a dict with C(name) and C(labels) (its own
+        labels, over O(volume_labels)). One call can so make the volumes of several phases, each with its labels.
     type: list
-    elements: str
+    elements: raw
     default: []
   volume_labels:
-    description: Labels of the volumes it creates.
+    description: Labels of every volume it creates.
     type: dict
     default: {}
   containers:
@@ -162,6 +165,14 @@ EXAMPLES = r"""
     remove: [bestshot-postgres, bestshot-localstack]
     remove_anonymous_volumes: true
     remove_volumes: [bestshot-postgres-data, bestshot-localstack-data]
+
+- name: The volumes of two phases, each with its own role label
+  bestshot.devenv.devenv_services:
+    network: bestshot-devenv
+    volume_labels: {dev.bestshot.devenv.project: bestshot}
+    volumes:
+      - {name: bestshot-postgres-data, labels: {dev.bestshot.devenv.role: postgres}}
+      - {name: bestshot-localstack-data, labels: {dev.bestshot.devenv.role: localstack}}
 """
 
 RETURN = r"""
@@ -361,6 +372,20 @@ def container_body(spec, network):
     return body
 
 
+def volume_specs(volumes, labels):
+    """Each volume given as a name or as {name, labels}, as (name, labels over the common ones)."""
+    specs = []
+    for volume in volumes:
+        if isinstance(volume, str) and volume:
+            specs.append((volume, dict(labels)))
+        elif isinstance(volume, dict) and isinstance(volume.get("name"), str) and volume["name"] \
+                and isinstance(volume.get("labels", {}), dict) and set(volume) <= {"name", "labels"}:
+            specs.append((volume["name"], dict(labels, **volume.get("labels", {}))))
+        else:
+            raise ValueError(f"volumes: each is a name or a dict with name and labels, not {volume!r}")
+    return specs
+
+
 def image_path(reference):
     return f"/images/{quote(reference, safe='')}/json"
 
@@ -388,7 +413,7 @@ def main():
         argument_spec=dict(
             network=dict(type="str"),
             network_labels=dict(type="dict", default={}),
-            volumes=dict(type="list", elements="str", default=[]),
+            volumes=dict(type="list", elements="raw", default=[]),
             volume_labels=dict(type="dict", default={}),
             containers=dict(
                 type="list",
@@ -422,7 +447,8 @@ def main():
         module.fail_json(msg="network is required with containers or volumes", **result)
     try:
         engine = Engine(os.environ)
-        for spec in params["containers"]:  # a bad declaration fails before anything is made
+        volumes = volume_specs(params["volumes"], params["volume_labels"])  # bad input fails before anything is made
+        for spec in params["containers"]:
             container_body(spec, params["network"])
         network = params["network"]
         if network is not None and not engine.exists(f"/networks/{quote(network)}"):
@@ -430,10 +456,10 @@ def main():
                 engine.call("POST", "/networks/create",
                             {"Name": network, "CheckDuplicate": True, "Labels": params["network_labels"]})
             result["network_created"] = True
-        for volume in params["volumes"]:
+        for volume, labels in volumes:
             if not engine.exists(f"/volumes/{quote(volume)}"):
                 if not module.check_mode:
-                    engine.call("POST", "/volumes/create", {"Name": volume, "Labels": params["volume_labels"]})
+                    engine.call("POST", "/volumes/create", {"Name": volume, "Labels": labels})
                 result["volumes_created"].append(volume)
         anonymous = "&v=true" if params["remove_anonymous_volumes"] else ""
         for name in params["remove"]:
@@ -452,7 +478,7 @@ def main():
     result["started"] = list(params["start"])
     errors = []
     if not module.check_mode:
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(params["containers"])))) as pool:
             made = pool.map(lambda spec: make_container(module, engine, spec, network), params["containers"])
             errors = [error for error in made if error]
         for name in params["start"]:

@@ -33,7 +33,7 @@ def project():
     yield name
     docker("network", "rm", f"{name}-net")
     docker("rm", "--force", "--volumes", f"{name}-c")
-    docker("volume", "rm", f"{name}-data")
+    docker("volume", "rm", f"{name}-data", f"{name}-logs")
     docker("rmi", f"{name}-empty:latest")
 
 
@@ -53,6 +53,24 @@ def test_it_makes_the_network_and_volumes_with_their_labels_once_and_check_mode_
     assert volume["Labels"] == {"dev.bestshot.devenv.role": "unit"}
     again = run_module(capsys, module, **args)
     assert again["changed"] is False and again["volumes_created"] == []
+
+
+def test_one_call_makes_the_volumes_of_several_phases_each_with_its_own_labels(capsys, project):
+    made = run_module(capsys, module, network=f"{project}-net", volume_labels={"dev.bestshot.devenv.project": project},
+                      volumes=[{"name": f"{project}-data", "labels": {"dev.bestshot.devenv.role": "postgres"}},
+                               {"name": f"{project}-logs", "labels": {"dev.bestshot.devenv.role": "sentry"}}])
+    assert made["volumes_created"] == [f"{project}-data", f"{project}-logs"]
+    for volume, role in (("data", "postgres"), ("logs", "sentry")):
+        labels = json.loads(docker("volume", "inspect", f"{project}-{volume}").stdout)[0]["Labels"]
+        assert labels == {"dev.bestshot.devenv.project": project, "dev.bestshot.devenv.role": role}
+
+
+def test_a_volume_given_as_neither_a_name_nor_name_and_labels_fails_before_anything_is_made(capsys, project):
+    failed = run_module(capsys, module, network=f"{project}-net",
+                        volumes=[f"{project}-data", {"name": f"{project}-logs", "driver": "local"}])
+    assert failed["failed"] is True and "volumes: each is a name or a dict with name and labels" in failed["msg"]
+    assert docker("network", "inspect", f"{project}-net").returncode != 0
+    assert docker("volume", "inspect", f"{project}-data").returncode != 0
 
 
 def test_a_container_that_is_not_there_is_not_removed_and_a_missing_one_cannot_be_started(capsys, project):
