@@ -85,7 +85,10 @@ options:
         type: str
         required: true
       container:
-        description: The container the command runs in (C(docker exec)).
+        description:
+          - The container the command runs in (C(docker exec)); with O(checks[].url), the container that answers it.
+          - With O(start=true) a check is asked as soon as its container is healthy, while the others are still
+            starting; a URL check without a container once all are.
         type: str
       argv:
         description: The command and its arguments.
@@ -119,8 +122,9 @@ options:
     default: 20
   start:
     description:
-      - When asking, start the recorded containers found stopped, if nothing else differs but the checks (which
-        cannot answer while their containers are stopped); wait until they are healthy, then ask the checks.
+      - When asking, start the recorded containers found stopped (side by side), if nothing else differs but the
+        checks (which cannot answer while their containers are stopped); wait until they are healthy, asking each
+        check as soon as its container is.
       - Reports C(changed) when it started a container.
     type: bool
     default: false
@@ -282,14 +286,18 @@ def answer(module, check, timeout):
     return text
 
 
+def fingerprint(text):
+    """A check's answer as a SHA-256 (None: never the same)."""
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def fingerprints(module, checks, timeout):
     """Each check's answer as a SHA-256 (None: never the same), the checks asked side by side."""
     if not checks:
         return {}
     with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
         answers = list(pool.map(lambda check: answer(module, check, timeout), checks))
-    return {check["name"]: None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
-            for check, text in zip(checks, answers)}
+    return {check["name"]: fingerprint(text) for check, text in zip(checks, answers)}
 
 
 def container_differences(module, wanted, found):
@@ -317,13 +325,17 @@ def container_differences(module, wanted, found):
     return differs, stopped
 
 
-def start_healthy(module, names, seconds):
-    """Starts the containers and waits until each is running and healthy (or has no health check); returns what went
-    wrong, one line each (empty when all are healthy). Gives up on a container that stops again at once."""
-    code, dummy, err = docker(module, "start", *names, timeout=seconds)
-    if code != 0:
-        return [f"containers {', '.join(names)} could not be started ({err.strip()})"]
+def start_healthy(module, names, seconds, healthy=None):
+    """Starts the containers side by side and waits until each is running and healthy (or has no health check),
+    calling healthy(name) once for each as soon as it is; returns what went wrong, one line each (empty when all are
+    healthy). Gives up on a container that stops again at once."""
+    with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+        started = list(pool.map(lambda name: docker(module, "start", name, timeout=seconds), names))
+    failed = [f"{name}: {err.strip()}" for name, (code, dummy, err) in zip(names, started) if code != 0]
+    if failed:
+        return [f"containers could not be started ({'; '.join(failed)})"]
     deadline = time.monotonic() + seconds
+    seen = set()
     while True:
         code, out, dummy = docker(module, "inspect", "--format",
                                   "{{slice .Name 1}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}"
@@ -331,6 +343,10 @@ def start_healthy(module, names, seconds):
         if code != 0:
             return ["the Docker engine could not be asked"]
         report = dict((line.split(" ", 1) for line in out.splitlines() if " " in line))
+        for name in sorted(set(report) - seen):
+            if report[name] == "running healthy" and healthy is not None:
+                healthy(name)
+        seen |= {name for name, state in report.items() if state == "running healthy"}
         waiting = {name: state for name, state in report.items() if state != "running healthy"}
         if not waiting:
             return []
@@ -338,6 +354,27 @@ def start_healthy(module, names, seconds):
         if stopped or time.monotonic() >= deadline:
             return [f"container {name} is {waiting[name]} after a start" for name in sorted(stopped or waiting)]
         time.sleep(0.5)
+
+
+def start_and_ask(module, stopped, checks, seconds, timeout):
+    """Starts the stopped containers (start_healthy) and asks each check as soon as its container is healthy (at once
+    when it was running already; a URL check without a container once all are); returns (what went wrong, each
+    check's fingerprint), the fingerprints empty when something went wrong."""
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(checks)))) as pool:
+        asked = {}
+
+        def ask(container):
+            for check in checks:
+                if check["name"] not in asked and (container is None or check.get("container") == container):
+                    asked[check["name"]] = pool.submit(answer, module, check, timeout)
+
+        for name in {check.get("container") for check in checks} - set(stopped) - {None}:
+            ask(name)
+        differs = start_healthy(module, stopped, seconds, ask)
+        if differs:
+            return differs, {}
+        ask(None)
+        return [], {name: fingerprint(future.result()) for name, future in asked.items()}
 
 
 def main():
@@ -397,7 +434,7 @@ def main():
             "wait": params["wait"],
             "containers": {name: found[name]["Id"] for name in params["containers"]},
             "files": {path: file_digest(path) for path in params["files"]},
-            "checks": [dict(check, answer=fingerprint) for check, fingerprint in
+            "checks": [dict(check, answer=digest) for check, digest in
                        zip(params["checks"], fingerprints(module, params["checks"], params["timeout"]).values())],
         }
         content = json.dumps(record, sort_keys=True, indent=1).encode("utf-8")
@@ -433,16 +470,17 @@ def main():
     differs, stopped = container_differences(module, record.get("containers") or {}, found)
     differs += [f"file {path} changed" for path, digest in sorted((record.get("files") or {}).items())
                 if file_digest(path) != digest]
+    checks = record.get("checks") or []
+    now = None
     if stopped and not differs and params["start"] and not module.check_mode:
-        differs = start_healthy(module, stopped, int(record.get("wait") or 300))
+        differs, now = start_and_ask(module, stopped, checks, int(record.get("wait") or 300), params["timeout"])
         result["changed"], result["started"] = True, stopped
         found = project_containers(module, params["project"]) or found
         result["containers"] = [listed(found[name]) for name in sorted(found)]
     else:
         differs += [f"container {name} is {found[name]['State'].get('Status', 'not running')}" for name in stopped]
     if not differs:  # the checks ask the services: only when everything else is as recorded
-        checks = record.get("checks") or []
-        now = fingerprints(module, checks, params["timeout"])
+        now = fingerprints(module, checks, params["timeout"]) if now is None else now
         differs += [f"check {check['name']} answers differently" for check in checks
                     if now[check["name"]] is None or now[check["name"]] != check.get("answer")]
     result["differs"] = differs

@@ -20,9 +20,9 @@ description:
     options, which is one of its labels, and the ID of the local image its tag names). A container to recreate is
     stopped (with its O(containers[].stop_timeout)) and removed first; its anonymous volumes are kept, as
     C(community.docker.docker_container) keeps them.
-  - Containers are created and started side by side (up to eight at once). C(community.docker.docker_container)
-    would take a call of its own per container, most of it spent loading the module and comparing the container in
-    full.
+  - Containers are created and started, and stopped ones started, side by side (up to eight at once).
+    C(community.docker.docker_container) would take a call of its own per container, most of it spent loading the
+    module and comparing the container in full.
   - Talks to the engine named by C(DOCKER_HOST) (C(unix://) or C(tcp://); with C(DOCKER_TLS_VERIFY) set, TLS with the
     certificates in C(DOCKER_CERT_PATH)), or the default socket C(/var/run/docker.sock), as the C(community.docker)
     modules do by default. An image that is missing is pulled with the C(docker) command line client.
@@ -408,6 +408,15 @@ def make_container(module, engine, spec, network):
     return None
 
 
+def start_container(engine, name):
+    """Starts one existing container; returns an error line or None."""
+    try:
+        engine.call("POST", f"/containers/{quote(name)}/start")
+    except EngineError as error:
+        return f"{name}: {error}"
+    return None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -478,14 +487,10 @@ def main():
     result["started"] = list(params["start"])
     errors = []
     if not module.check_mode:
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(params["containers"])))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(params["containers"]) + len(params["start"])))) as pool:
             made = pool.map(lambda spec: make_container(module, engine, spec, network), params["containers"])
-            errors = [error for error in made if error]
-        for name in params["start"]:
-            try:
-                engine.call("POST", f"/containers/{quote(name)}/start")
-            except EngineError as error:
-                errors.append(f"{name}: {error}")
+            started = pool.map(lambda name: start_container(engine, name), params["start"])
+            errors = [error for error in [*made, *started] if error]
     result["changed"] = bool(result["network_created"] or result["volumes_created"] or result["created"]
                              or result["started"] or result["removed"] or result["volumes_removed"])
     if errors:
