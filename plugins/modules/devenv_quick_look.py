@@ -325,7 +325,7 @@ def container_differences(module, wanted, found):
     return differs, stopped
 
 
-def start_healthy(module, names, seconds, healthy=None):
+def start_healthy(module, names, seconds, healthy):
     """Starts the containers side by side and waits until each is running and healthy (or has no health check),
     calling healthy(name) once for each as soon as it is; returns what went wrong, one line each (empty when all are
     healthy). Gives up on a container that stops again at once."""
@@ -343,10 +343,9 @@ def start_healthy(module, names, seconds, healthy=None):
         if code != 0:
             return ["the Docker engine could not be asked"]
         report = dict((line.split(" ", 1) for line in out.splitlines() if " " in line))
-        for name in sorted(set(report) - seen):
-            if report[name] == "running healthy" and healthy is not None:
-                healthy(name)
-        seen |= {name for name, state in report.items() if state == "running healthy"}
+        for name in sorted(name for name, state in report.items() if state == "running healthy" and name not in seen):
+            seen.add(name)
+            healthy(name)
         waiting = {name: state for name, state in report.items() if state != "running healthy"}
         if not waiting:
             return []
