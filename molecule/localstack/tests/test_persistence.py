@@ -5,7 +5,6 @@ be used is set aside while LocalStack still comes up configured. The app here is
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 import uuid
@@ -13,7 +12,7 @@ import uuid
 import pytest
 
 from conftest import inspect, read_env_file, run_playbook
-from test_localstack import CONTAINER, VOLUME, client, get_json, wait_ready
+from test_localstack import CONTAINER, VOLUME, aws_modules_ran, client, get_json, wait_ready
 from test_schedules_fire import make_queue
 
 IMAGE = "localstack/localstack:4.14.0"
@@ -128,12 +127,6 @@ def restart_by_docker() -> None:
 def stop_and_start_by_docker() -> None:
     docker("stop", CONTAINER)
     docker("start", CONTAINER)
-
-
-def aws_modules_ran(output: str) -> bool:
-    """Whether a run's output shows the AWS modules of the aws phase at work (its first one, the buckets)."""
-    task = output.split("Create the S3 buckets]", 1)[-1].split("TASK [", 1)[0]
-    return re.search(r"^(ok|changed): ", task, re.MULTILINE) is not None
 
 
 def recreate_by_a_changed_setting() -> None:
