@@ -63,8 +63,9 @@ def _labels(service, digest, project, role, phase):
 def service_plan(services, found, project, role, phase, network, volumes, secrets=None, network_made=False):
     """What a phase must make, start or remove so that its containers run as its services declare them.
 
-    ``services`` are the phase's declared services, ``found`` a listing of the engine as
-    ``community.docker.docker_host_info`` returns it (containers with ``verbose_output``, volumes, networks, images).
+    ``services`` are the phase's declared services, ``found`` a listing of the engine as the module
+    ``bestshot.devenv.devenv_listing`` returns it (containers, volumes, networks, images; the shapes of
+    ``community.docker.docker_host_info`` with ``verbose_output``).
     """
     if not isinstance(services, Sequence) or isinstance(services, (str, bytes)):
         raise AnsibleFilterError(f"service_plan expects the list of a phase's services, got {type(services).__name__}")

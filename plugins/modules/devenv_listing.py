@@ -1,0 +1,231 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: bestshot.devenv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: devenv_listing
+short_description: List what the Docker engine holds for a project, and check the host ports it publishes
+version_added: 1.1.0
+description:
+  - Lists, in one call to the Docker Engine API, every container (running or not, with the ports it publishes and
+    its labels), the volumes labelled with O(project), the network O(network) and the images. The result has the
+    keys and shapes that C(community.docker.docker_host_info) returns with C(verbose_output), so the phases of
+    C(bestshot.devenv) read either.
+  - Then checks each port of O(ports) on O(bind_address) - or on any address that overlaps it - is free, or
+    published by the one container named with it. For a port no container of the listing publishes, the listening
+    TCP sockets are asked (C(ss) from iproute2, when it is installed) and what holds the port is named by its
+    program and pid, when the system says.
+  - Fails before anything is created, with one message per port that something else holds, naming the variable
+    that sets the port, the port and what holds it.
+author:
+  - bestshot.devenv maintainers (@bestshot)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Changes nothing in any mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  project:
+    description: The project whose volumes are listed (label C(dev.bestshot.devenv.project)).
+    type: str
+    required: true
+  network:
+    description: The project's network, listed when it exists.
+    type: str
+  ports:
+    description: The host ports to check, each with the variable that sets it and the container allowed to hold it.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      var:
+        description: The variable that sets the port (named in the message).
+        type: str
+        required: true
+      port:
+        description: The port number.
+        type: int
+        required: true
+      container:
+        description: The container that publishes it, which may hold it already.
+        type: str
+        required: true
+  bind_address:
+    description: The host address the ports are published on.
+    type: str
+    default: 127.0.0.1
+notes:
+  - Talks to the engine of C(DOCKER_HOST) (unix:// or tcp://, TLS with C(DOCKER_TLS_VERIFY)) or the default socket.
+"""
+
+EXAMPLES = r"""
+- name: List the project's containers, volumes and network, and check the ports its phases publish
+  bestshot.devenv.devenv_listing:
+    project: bestshot
+    network: bestshot-devenv
+    ports:
+      - {var: postgres_port, port: 5432, container: bestshot-postgres}
+  register: listing
+
+- name: Only the listing (the stack's status)
+  bestshot.devenv.devenv_listing:
+    project: bestshot
+  register: listing
+"""
+
+RETURN = r"""
+containers:
+  description: Every container, as the Engine API lists them (C(Names), C(Id), C(Image), C(ImageID), C(State),
+    C(Status), C(Labels), C(Ports), ...).
+  returned: always
+  type: list
+  elements: dict
+volumes:
+  description: The volumes labelled with O(project) (C(Name), C(Labels), ...).
+  returned: always
+  type: list
+  elements: dict
+networks:
+  description: The network O(network) when it exists (C(Name), C(Id), C(Labels), ...).
+  returned: always
+  type: list
+  elements: dict
+images:
+  description: Every image (C(Id), C(RepoTags), ...).
+  returned: always
+  type: list
+  elements: dict
+host_info:
+  description: The engine's version.
+  returned: when the engine answered
+  type: dict
+  sample: {"ServerVersion": "26.1.5"}
+held:
+  description: One message per port of O(ports) that something else holds (the module fails when there is one).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import json
+import os
+import re
+from urllib.parse import quote
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.bestshot.devenv.plugins.module_utils.engine import Engine, EngineError
+
+PROJECT_LABEL = "dev.bestshot.devenv.project"
+# A line of `ss -H -l -t -n -p`: state, queues, local address:port, peer, then users:(("name",pid=N,fd=N)) when the
+# system says. The address without brackets or an interface after %.
+SS_LINE = re.compile(r"^\S+\s+\S+\s+\S+\s+\[?([^\]\s%]*)\]?(?:%[^:\s]+)?:([0-9]+)\s+\S+\s*(.*)$")
+SS_USER = re.compile(r'^users:\(\("([^"]+)",pid=([0-9]+).*$')
+
+
+def overlaps(address, bind_address):
+    """Whether a listening address (as Docker and ss spell it) takes a port from bind_address: the wildcards, the
+    address itself, and with 0.0.0.0 every IPv4 address."""
+    if address in ("*", "::", "0.0.0.0"):
+        return True
+    address = address[len("::ffff:"):] if address.startswith("::ffff:") else address
+    if bind_address == "0.0.0.0":
+        return re.fullmatch(r"[0-9.]+", address) is not None
+    return address == bind_address
+
+
+def published(containers, bind_address):
+    """port -> names of the running containers that publish it on an overlapping address."""
+    found = {}
+    for container in containers:
+        if container.get("State") != "running":
+            continue
+        name = (container.get("Names") or ["?"])[0].lstrip("/")
+        for port in container.get("Ports") or []:
+            if "PublicPort" in port and overlaps(port.get("IP", ""), bind_address):
+                found.setdefault(int(port["PublicPort"]), []).append(name)
+    return {port: sorted(set(names), key=names.index) for port, names in found.items()}
+
+
+def listening(ss_output, bind_address):
+    """port -> the programs listening on it on an overlapping address ("name (pid N)", or a program of another
+    user when the system does not say), from `ss -H -l -t -n -p`."""
+    found = {}
+    for line in ss_output.splitlines():
+        match = SS_LINE.match(line)
+        if match and overlaps(match.group(1), bind_address):
+            users = match.group(3)
+            program = SS_USER.sub(r"\1 (pid \2)", users) if users else ""
+            found.setdefault(int(match.group(2)), []).append(program or "a program of another user")
+    return found
+
+
+def held(ports, containers, programs, bind_address):
+    """One message per port held by anything but the container that publishes it."""
+    messages = []
+    for item in ports:
+        names = containers.get(item["port"], [])
+        if item["container"] in names:
+            continue
+        holders = [f"the Docker container {name}" for name in names] or programs.get(item["port"], [])
+        holders = sorted(set(holders), key=holders.index)
+        if holders:
+            messages.append(f"{item['var']}: port {item['port']} on {bind_address} is already in use by "
+                            f"{', '.join(holders)}. Stop it, or set {item['var']} to a free port.")
+    return messages
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            project=dict(type="str", required=True),
+            network=dict(type="str"),
+            ports=dict(type="list", elements="dict", default=[], options=dict(
+                var=dict(type="str", required=True),
+                port=dict(type="int", required=True),
+                container=dict(type="str", required=True),
+            )),
+            bind_address=dict(type="str", default="127.0.0.1"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    result = dict(changed=False, containers=[], volumes=[], networks=[], images=[], held=[])
+    try:
+        engine = Engine(os.environ)
+        labels = json.dumps({"label": [f"{PROJECT_LABEL}={params['project']}"]})
+        result["host_info"] = {"ServerVersion": (engine.call("GET", "/version") or {}).get("Version")}
+        result["containers"] = engine.call("GET", "/containers/json?all=1") or []
+        result["volumes"] = (engine.call("GET", f"/volumes?filters={quote(labels)}") or {}).get("Volumes") or []
+        if params["network"]:
+            names = json.dumps({"name": [params["network"]]})  # Docker matches a part of the name: keep the whole
+            result["networks"] = [network for network in engine.call("GET", f"/networks?filters={quote(names)}") or []
+                                  if network.get("Name") == params["network"]]
+        result["images"] = engine.call("GET", "/images/json") or []
+    except EngineError as error:
+        module.fail_json(msg=str(error), **result)
+    bind_address = params["bind_address"]
+    containers = published(result["containers"], bind_address)
+    programs = {}
+    if any(item["container"] not in containers.get(item["port"], []) for item in params["ports"]):
+        ss = module.get_bin_path("ss")  # without iproute2 only Docker's own listing is checked
+        if ss:
+            code, out, dummy = module.run_command([ss, "-H", "-l", "-t", "-n", "-p"], environ_update={"LC_ALL": "C"})
+            programs = listening(out, bind_address) if code == 0 else {}
+    result["held"] = held(params["ports"], containers, programs, bind_address)
+    if result["held"]:
+        module.fail_json(msg=" ".join(result["held"]), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
