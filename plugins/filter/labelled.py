@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-PROJECT_LABEL = "dev.bestshot.devenv.project"
-ROLE_LABEL = "dev.bestshot.devenv.role"
+from ansible_collections.bestshot.devenv.plugins.module_utils.labels import PROJECT_LABEL, ROLE_LABEL
 
 
 def labelled(objects, project, role=None):

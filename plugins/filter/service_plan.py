@@ -14,8 +14,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.bestshot.devenv.plugins.filter.labelled import labelled
+from ansible_collections.bestshot.devenv.plugins.module_utils.labels import LABEL
 
-LABEL = "dev.bestshot.devenv."
 # The options of a service that make its container: a change to any of them (or to its resolved environment, or to
 # the network) recreates it. The others are for the mechanism and for status.
 CONTAINER_KEYS = ("name", "image", "command", "user", "mounts", "published_ports", "stop_timeout", "alias",

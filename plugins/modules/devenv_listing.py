@@ -124,8 +124,8 @@ from urllib.parse import quote
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bestshot.devenv.plugins.module_utils.engine import Engine, EngineError
+from ansible_collections.bestshot.devenv.plugins.module_utils.labels import PROJECT_LABEL
 
-PROJECT_LABEL = "dev.bestshot.devenv.project"
 # A line of `ss -H -l -t -n -p`: state, queues, local address:port, peer, then users:(("name",pid=N,fd=N)) when the
 # system says. The address without brackets or an interface after %.
 SS_LINE = re.compile(r"^\S+\s+\S+\s+\S+\s+\[?([^\]\s%]*)\]?(?:%[^:\s]+)?:([0-9]+)\s+\S+\s*(.*)$")

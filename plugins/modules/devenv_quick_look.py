@@ -208,8 +208,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.bestshot.devenv.plugins.module_utils.docker_cli import docker
 from ansible_collections.bestshot.devenv.plugins.module_utils.files import write_atomically
-
-PROJECT_LABEL = "dev.bestshot.devenv.project"
+from ansible_collections.bestshot.devenv.plugins.module_utils.labels import PROJECT_LABEL
 
 
 def listed(details):
