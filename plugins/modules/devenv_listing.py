@@ -169,13 +169,17 @@ def listening(ss_output, bind_address):
     return found
 
 
+def unowned(ports, containers):
+    """The ports that the container named with each does not publish (free, or held by something else)."""
+    return [item for item in ports if item["container"] not in containers.get(item["port"], [])]
+
+
 def held(ports, containers, programs, bind_address):
-    """One message per port held by anything but the container that publishes it."""
+    """One message per port (of those unowned() returns) that something holds: other containers, else the
+    programs listening on it."""
     messages = []
     for item in ports:
         names = containers.get(item["port"], [])
-        if item["container"] in names:
-            continue
         holders = [f"the Docker container {name}" for name in names] or programs.get(item["port"], [])
         holders = sorted(set(holders), key=holders.index)
         if holders:
@@ -215,13 +219,14 @@ def main():
         module.fail_json(msg=str(error), **result)
     bind_address = params["bind_address"]
     containers = published(result["containers"], bind_address)
+    ports = unowned(params["ports"], containers)
     programs = {}
-    if any(item["container"] not in containers.get(item["port"], []) for item in params["ports"]):
+    if ports:
         ss = module.get_bin_path("ss")  # without iproute2 only Docker's own listing is checked
         if ss:
             code, out, dummy = module.run_command([ss, "-H", "-l", "-t", "-n", "-p"], environ_update={"LC_ALL": "C"})
             programs = listening(out, bind_address) if code == 0 else {}
-    result["held"] = held(params["ports"], containers, programs, bind_address)
+    result["held"] = held(ports, containers, programs, bind_address)
     if result["held"]:
         module.fail_json(msg=" ".join(result["held"]), **result)
     module.exit_json(**result)

@@ -88,7 +88,9 @@ def test_only_the_container_named_with_a_port_may_hold_it():
     ports = [{"var": "postgres_port", "port": 5432, "container": "app-postgres"},
              {"var": "replica_port", "port": 5433, "container": "app-replica"},
              {"var": "spare_port", "port": 5434, "container": "app-spare"}]
-    assert module.held(ports, published, {5434: ["nginx (pid 7)"]}, "127.0.0.1") == [
+    unowned = module.unowned(ports, published)
+    assert [item["var"] for item in unowned] == ["replica_port", "spare_port"]
+    assert module.held(unowned, published, {5434: ["nginx (pid 7)"]}, "127.0.0.1") == [
         "replica_port: port 5433 on 127.0.0.1 is already in use by the Docker container other-db. Stop it, or set "
         "replica_port to a free port.",
         "spare_port: port 5434 on 127.0.0.1 is already in use by nginx (pid 7). Stop it, or set spare_port to a free "
