@@ -10,7 +10,8 @@ import json
 import os
 import socket
 import ssl
-from urllib.parse import urlsplit
+import time
+from urllib.parse import quote, urlsplit
 
 
 class EngineError(Exception):
@@ -56,25 +57,32 @@ class Engine:
         else:
             raise EngineError(0, f"DOCKER_HOST {host} is not supported here (unix:// or tcp:// only)")
 
-    def call(self, method, path, body=None, expect=(200, 201, 204, 304)):
-        """The decoded JSON answer (None when empty); raises EngineError on any other status."""
+    def request(self, method, path, body=None, timeout=None):
+        """The status and the raw body of the answer (read to its end); raises EngineError when the engine cannot be
+        asked or does not answer within `timeout` seconds (default: the engine's)."""
         connection = self.connection()
+        if timeout is not None:
+            connection.timeout = timeout
         try:
             payload = None if body is None else json.dumps(body).encode("utf-8")
             headers = {"Content-Type": "application/json"} if payload is not None else {}
             connection.request(method, path, body=payload, headers=headers)
             response = connection.getresponse()
-            data = response.read()
+            return response.status, response.read()
         except OSError as error:
             raise EngineError(0, f"the Docker engine could not be asked ({error})") from error
         finally:
             connection.close()
-        if response.status not in expect:
+
+    def call(self, method, path, body=None, expect=(200, 201, 204, 304), timeout=None):
+        """The decoded JSON answer (None when empty); raises EngineError on any other status."""
+        status, data = self.request(method, path, body, timeout)
+        if status not in expect:
             try:
                 message = json.loads(data).get("message", "")
             except ValueError:
                 message = data.decode("utf-8", errors="replace")
-            raise EngineError(response.status, message.strip())
+            raise EngineError(status, message.strip())
         return json.loads(data) if data.strip() else None
 
     def exists(self, path):
@@ -85,3 +93,71 @@ class Engine:
                 return False
             raise
         return True
+
+    def inspect(self, name):
+        """A container's details (as `docker inspect` shows them), or None when there is none of that name."""
+        try:
+            return self.call("GET", f"/containers/{quote(name)}/json")
+        except EngineError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def run(self, container, argv, env=None, timeout=None):
+        """Runs a command in a running container, as `docker exec` does (the environment in the request, not in a
+        process list); returns (exit code, stdout, stderr). Raises EngineError when it cannot, or when the command
+        takes longer than `timeout` seconds."""
+        created = self.call("POST", f"/containers/{quote(container)}/exec", {
+            "AttachStdout": True, "AttachStderr": True, "Cmd": list(argv),
+            "Env": [f"{key}={value}" for key, value in sorted((env or {}).items())]})
+        status, data = self.request("POST", f"/exec/{created['Id']}/start", {"Detach": False, "Tty": False}, timeout)
+        if status != 200:
+            raise EngineError(status, data.decode("utf-8", errors="replace").strip())
+        code = (self.call("GET", f"/exec/{created['Id']}/json") or {}).get("ExitCode")
+        return code, *split_stream(data)
+
+    def wait_healthy(self, names, seconds, healthy=None):
+        """Waits until each named container is running and healthy (or has no health check), asking twice a second,
+        and calls healthy(name) once for each as soon as it is. Gives up as soon as one is not running (it will not
+        become healthy) or after `seconds`. Returns name -> "state, health X" (health none without a check) as last
+        seen, the containers not healthy being those whose value is not "running, health healthy"."""
+        deadline = time.monotonic() + seconds
+        seen = set()
+        while True:
+            report = {name: state_line(self.inspect(name)) for name in names}
+            for name in sorted(name for name in names if report[name] == HEALTHY and name not in seen):
+                seen.add(name)
+                if healthy is not None:
+                    healthy(name)
+            waiting = [name for name in names if report[name] != HEALTHY]
+            if not waiting or time.monotonic() >= deadline or any(
+                    not report[name].startswith("running,") for name in waiting):
+                return report
+            time.sleep(0.5)
+
+
+HEALTHY = "running, health healthy"
+
+
+def state_line(details):
+    """"state, health X" of a container's details (health none without a health check; "absent" when there is
+    none): what a wait reports."""
+    if details is None:
+        return "absent, health none"
+    state = details.get("State") or {}
+    health = (state.get("Health") or {}).get("Status") or "none"
+    status = state.get("Status", "unknown")
+    # A running container without a health check counts as healthy.
+    return HEALTHY if status == "running" and health == "none" else f"{status}, health {health}"
+
+
+def split_stream(data):
+    """(stdout, stderr) of an attached exec without a terminal: the Engine API sends them as frames, each a byte for
+    the stream (1 out, 2 err), three zero bytes, the payload's size (4 bytes, big-endian) and the payload."""
+    out, err = bytearray(), bytearray()
+    offset = 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset + 4:offset + 8], "big")
+        (err if data[offset] == 2 else out).extend(data[offset + 8:offset + 8 + size])
+        offset += 8 + size
+    return out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace")

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: devenv_listing
-short_description: List what the Docker engine holds for a project, and check the host ports it publishes
+short_description: List what the Docker engine holds for a project, check the host ports it publishes, wait until healthy
 version_added: 1.1.0
 description:
   - Lists, in one call to the Docker Engine API, every container (running or not, with the ports it publishes and
@@ -21,6 +21,8 @@ description:
     program and pid, when the system says.
   - Fails before anything is created, with one message per port that something else holds, naming the variable
     that sets the port, the port and what holds it.
+  - With O(healthy), it first waits until those containers are healthy, then lists them as they are once started
+    (the one wait of C(bestshot.devenv)).
 author:
   - bestshot.devenv maintainers (@bestshot)
 extends_documentation_fragment:
@@ -63,6 +65,24 @@ options:
     description: The host address the ports are published on.
     type: str
     default: 127.0.0.1
+  healthy:
+    description:
+      - Containers to wait for before listing, until each is running and healthy (or running without a health
+        check). The engine is asked twice a second. The wait gives up on one that is not running (it will not
+        become healthy) and after O(timeout).
+      - One that does not become healthy does not fail the module; RV(health) says how each was last seen, for the
+        caller to name it and what to do.
+    type: list
+    elements: str
+    default: []
+  timeout:
+    description: The seconds the wait for O(healthy) may take.
+    type: int
+    default: 300
+  images:
+    description: Whether to list the images (to plan containers; a status does not need them).
+    type: bool
+    default: true
 notes:
   - Talks to the engine of C(DOCKER_HOST) (unix:// or tcp://, TLS with C(DOCKER_TLS_VERIFY)) or the default socket.
 """
@@ -79,7 +99,20 @@ EXAMPLES = r"""
 - name: Only the listing (the stack's status)
   bestshot.devenv.devenv_listing:
     project: bestshot
+    images: false
   register: listing
+
+- name: Wait until two containers are healthy, then list
+  bestshot.devenv.devenv_listing:
+    project: bestshot
+    healthy: [bestshot-postgres, bestshot-pgadmin]
+    timeout: 120
+  register: listing
+
+- name: Name a container that did not become healthy
+  ansible.builtin.assert:
+    that: listing.health | dict2items | rejectattr('value', 'equalto', 'running, health healthy') | length == 0
+    fail_msg: "Not healthy: {{ listing.health }}"
 """
 
 RETURN = r"""
@@ -100,10 +133,16 @@ networks:
   type: list
   elements: dict
 images:
-  description: Every image (C(Id), C(RepoTags), ...).
+  description: Every image (C(Id), C(RepoTags), ...); empty with O(images=false).
   returned: always
   type: list
   elements: dict
+health:
+  description: How each container of O(healthy) was last seen, as C(state, health X) (C(running, health healthy)
+    when it is healthy or has no health check; C(absent, health none) when there is none of that name).
+  returned: always
+  type: dict
+  sample: {"bestshot-postgres": "running, health healthy", "bestshot-pgadmin": "running, health starting"}
 host_info:
   description: The engine's version.
   returned: when the engine answered
@@ -199,13 +238,18 @@ def main():
                 container=dict(type="str", required=True),
             )),
             bind_address=dict(type="str", default="127.0.0.1"),
+            healthy=dict(type="list", elements="str", default=[]),
+            timeout=dict(type="int", default=300),
+            images=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    result = dict(changed=False, containers=[], volumes=[], networks=[], images=[], held=[])
+    result = dict(changed=False, containers=[], volumes=[], networks=[], images=[], held=[], health={})
     try:
         engine = Engine(os.environ)
+        if params["healthy"]:
+            result["health"] = engine.wait_healthy(params["healthy"], params["timeout"])
         labels = json.dumps({"label": [f"{PROJECT_LABEL}={params['project']}"]})
         result["host_info"] = {"ServerVersion": (engine.call("GET", "/version") or {}).get("Version")}
         result["containers"] = engine.call("GET", "/containers/json?all=1") or []
@@ -214,7 +258,8 @@ def main():
             names = json.dumps({"name": [params["network"]]})  # Docker matches a part of the name: keep the whole
             result["networks"] = [network for network in engine.call("GET", f"/networks?filters={quote(names)}") or []
                                   if network.get("Name") == params["network"]]
-        result["images"] = engine.call("GET", "/images/json") or []
+        if params["images"]:
+            result["images"] = engine.call("GET", "/images/json") or []
     except EngineError as error:
         module.fail_json(msg=str(error), **result)
     bind_address = params["bind_address"]

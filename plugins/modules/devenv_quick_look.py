@@ -25,8 +25,9 @@ description:
     asks the checks. This is how a re-run after C(teardown) stop comes back without running any phase.
   - It also returns the project's containers, as C(community.docker.docker_host_info) lists them, for the status
     report.
-  - It uses the C(docker) command line client with C(DOCKER_CONTEXT=default), so that it talks to the engine the
-    C(community.docker) modules use, named by C(DOCKER_HOST) (or the default socket).
+  - It asks the Docker Engine API at C(DOCKER_HOST) (C(unix://) or C(tcp://), TLS with C(DOCKER_TLS_VERIFY)), or at
+    the default socket, as the C(community.docker) modules do. A check's command runs as C(docker exec) runs it, its
+    O(checks[].env) in the request, never in a process list.
 author:
   - bestshot.devenv maintainers (@bestshot)
 extends_documentation_fragment:
@@ -200,13 +201,13 @@ import hashlib
 import json
 import os
 import re
-import time
+from urllib.parse import quote
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.bestshot.devenv.plugins.module_utils.docker_cli import docker
+from ansible_collections.bestshot.devenv.plugins.module_utils.engine import HEALTHY, Engine, EngineError
 from ansible_collections.bestshot.devenv.plugins.module_utils.files import write_atomically
 from ansible_collections.bestshot.devenv.plugins.module_utils.labels import PROJECT_LABEL
 
@@ -227,27 +228,25 @@ def listed(details):
     }
 
 
-def project_containers(module, project):
-    """The project's containers, inspected (name -> details), or None when the engine cannot be asked."""
-    code, out, dummy = docker(module, "ps", "-a", "-q", "--no-trunc", "--filter", f"label={PROJECT_LABEL}={project}")
-    if code != 0:
-        return None
-    ids = out.split()
-    if not ids:
-        return {}
-    code, out, dummy = docker(module, "inspect", *ids)
-    if code != 0:
-        return None
-    return {details["Name"].lstrip("/"): details for details in json.loads(out)}
+def project_containers(engine, project):
+    """The project's containers, inspected (name -> details)."""
+    labels = json.dumps({"label": [f"{PROJECT_LABEL}={project}"]})
+    found = {}
+    for container in engine.call("GET", f"/containers/json?all=1&filters={quote(labels)}") or []:
+        details = engine.inspect(container["Id"])
+        if details is not None:  # removed in between: not the project's any more
+            found[details["Name"].lstrip("/")] = details
+    return found
 
 
-def image_ids(module, references):
+def image_ids(engine, references):
     """The ID of the local image each reference names now (absent when there is none)."""
     found = {}
     for reference in sorted(set(references)):
-        code, out, dummy = docker(module, "image", "inspect", "--format", "{{.Id}}", reference)
-        if code == 0:
-            found[reference] = out.strip()
+        try:
+            found[reference] = engine.call("GET", f"/images/{quote(reference, safe='')}/json")["Id"]
+        except EngineError:
+            pass
     return found
 
 
@@ -259,7 +258,7 @@ def file_digest(path):
         return "absent"
 
 
-def answer(module, check, timeout):
+def answer(engine, check, timeout):
     """What a check answers, reduced by its pattern; None when it could not be asked, failed or (with a pattern) found
     nothing: such an answer never counts as the same."""
     if check.get("url"):
@@ -270,11 +269,11 @@ def answer(module, check, timeout):
             # any failure (refused, a timeout, an answer other than 200): not answered
             return None
     else:
-        # `-e NAME` hands on the client's own variable: a password never shows in the process list.
         env = {key: str(value) for key, value in (check.get("env") or {}).items()}
-        env_args = [arg for key in sorted(env) for arg in ("-e", key)]
-        code, text, dummy = docker(module, "exec", *env_args, check["container"], *check["argv"], timeout=timeout,
-                                   env=env)
+        try:
+            code, text, dummy = engine.run(check["container"], check["argv"], env, timeout)
+        except EngineError:
+            return None
         if code != 0:
             return None
     if check.get("pattern"):
@@ -290,16 +289,16 @@ def fingerprint(text):
     return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def fingerprints(module, checks, timeout):
+def fingerprints(engine, checks, timeout):
     """Each check's answer as a SHA-256 (None: never the same), the checks asked side by side."""
     if not checks:
         return {}
     with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
-        answers = list(pool.map(lambda check: answer(module, check, timeout), checks))
+        answers = list(pool.map(lambda check: answer(engine, check, timeout), checks))
     return {check["name"]: fingerprint(text) for check, text in zip(checks, answers)}
 
 
-def container_differences(module, wanted, found):
+def container_differences(engine, wanted, found):
     """Lines for the recorded containers (name -> ID) that are gone, replaced, unhealthy or outdated, and the names of
     those that are only stopped (not running)."""
     differs, stopped = [], []
@@ -317,44 +316,33 @@ def container_differences(module, wanted, found):
         if state.get("Running") and health not in (None, "healthy"):
             differs.append(f"container {name} is {health}")
     references = {name: (found[name].get("Config") or {}).get("Image") for name in wanted if name in found}
-    current = image_ids(module, references.values())
+    current = image_ids(engine, references.values())
     for name, reference in sorted(references.items()):
         if current.get(reference) != found[name].get("Image"):
             differs.append(f"container {name} is not made from the image {reference} names now")
     return differs, stopped
 
 
-def start_healthy(module, names, seconds, healthy):
+def start_healthy(engine, names, seconds, healthy):
     """Starts the containers side by side and waits until each is running and healthy (or has no health check),
     calling healthy(name) once for each as soon as it is; returns what went wrong, one line each (empty when all are
     healthy). Gives up on a container that stops again at once."""
+    def start(name):
+        try:
+            engine.call("POST", f"/containers/{quote(name)}/start", timeout=seconds)
+            return None
+        except EngineError as error:
+            return f"{name}: {error}"
+
     with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-        started = list(pool.map(lambda name: docker(module, "start", name, timeout=seconds), names))
-    failed = [f"{name}: {err.strip()}" for name, (code, dummy, err) in zip(names, started) if code != 0]
+        failed = [line for line in pool.map(start, names) if line]
     if failed:
         return [f"containers could not be started ({'; '.join(failed)})"]
-    deadline = time.monotonic() + seconds
-    seen = set()
-    while True:
-        code, out, dummy = docker(module, "inspect", "--format",
-                                  "{{slice .Name 1}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}"
-                                  "{{else}}healthy{{end}}", *names)
-        if code != 0:
-            return ["the Docker engine could not be asked"]
-        report = dict((line.split(" ", 1) for line in out.splitlines() if " " in line))
-        for name in sorted(name for name, state in report.items() if state == "running healthy" and name not in seen):
-            seen.add(name)
-            healthy(name)
-        waiting = {name: state for name, state in report.items() if state != "running healthy"}
-        if not waiting:
-            return []
-        stopped = [name for name, state in waiting.items() if not state.startswith("running ")]
-        if stopped or time.monotonic() >= deadline:
-            return [f"container {name} is {waiting[name]} after a start" for name in sorted(stopped or waiting)]
-        time.sleep(0.5)
+    report = engine.wait_healthy(names, seconds, healthy)
+    return [f"container {name} is {state} after a start" for name, state in sorted(report.items()) if state != HEALTHY]
 
 
-def start_and_ask(module, stopped, checks, seconds, timeout):
+def start_and_ask(engine, stopped, checks, seconds, timeout):
     """Starts the stopped containers (start_healthy) and asks each check as soon as its container is healthy (at once
     when it was running already; a URL check without a container once all are); returns (what went wrong, each
     check's fingerprint), the fingerprints empty when something went wrong."""
@@ -364,11 +352,11 @@ def start_and_ask(module, stopped, checks, seconds, timeout):
         def ask(container):
             for check in checks:
                 if check["name"] not in asked and (container is None or check.get("container") == container):
-                    asked[check["name"]] = pool.submit(answer, module, check, timeout)
+                    asked[check["name"]] = pool.submit(answer, engine, check, timeout)
 
         for name in {check.get("container") for check in checks} - set(stopped) - {None}:
             ask(name)
-        differs = start_healthy(module, stopped, seconds, ask)
+        differs = start_healthy(engine, stopped, seconds, ask)
         if differs:
             return differs, {}
         ask(None)
@@ -411,14 +399,11 @@ def main():
     params = module.params
     result = dict(changed=False, settled=False, differs=[], started=[], containers=[], host_info={})
 
-    if not module.get_bin_path("docker"):
-        result["differs"] = ["the docker command is not installed"]
-        module.exit_json(**result)
-    code, version, dummy = docker(module, "version", "--format", "{{.Server.Version}}")
-    if code == 0:
-        result["host_info"] = {"ServerVersion": version.strip()}
-    found = project_containers(module, params["project"])
-    if found is None:
+    try:
+        engine = Engine(os.environ)
+        result["host_info"] = {"ServerVersion": (engine.call("GET", "/version") or {}).get("Version")}
+        found = project_containers(engine, params["project"])
+    except EngineError:
         result["differs"] = ["the Docker engine could not be asked"]
         module.exit_json(**result)
     result["containers"] = [listed(found[name]) for name in sorted(found)]
@@ -433,7 +418,7 @@ def main():
             "containers": {name: found[name]["Id"] for name in params["containers"]},
             "files": {path: file_digest(path) for path in params["files"]},
             "checks": [dict(check, answer=digest) for check, digest in
-                       zip(params["checks"], fingerprints(module, params["checks"], params["timeout"]).values())],
+                       zip(params["checks"], fingerprints(engine, params["checks"], params["timeout"]).values())],
         }
         content = json.dumps(record, sort_keys=True, indent=1).encode("utf-8")
         try:
@@ -465,20 +450,27 @@ def main():
     if record.get("key") != params["key"]:
         result["differs"] = ["the settings, the selected phases or the collection changed"]
         module.exit_json(**result)
-    differs, stopped = container_differences(module, record.get("containers") or {}, found)
+    try:
+        differs, stopped = container_differences(engine, record.get("containers") or {}, found)
+    except EngineError:
+        result["differs"] = ["the Docker engine could not be asked"]
+        module.exit_json(**result)
     differs += [f"file {path} changed" for path, digest in sorted((record.get("files") or {}).items())
                 if file_digest(path) != digest]
     checks = record.get("checks") or []
     now = None
     if stopped and not differs and params["start"] and not module.check_mode:
-        differs, now = start_and_ask(module, stopped, checks, int(record.get("wait") or 300), params["timeout"])
+        differs, now = start_and_ask(engine, stopped, checks, int(record.get("wait") or 300), params["timeout"])
         result["changed"], result["started"] = True, stopped
-        found = project_containers(module, params["project"]) or found
+        try:
+            found = project_containers(engine, params["project"])
+        except EngineError as error:
+            differs.append(str(error))
         result["containers"] = [listed(found[name]) for name in sorted(found)]
     else:
         differs += [f"container {name} is {found[name]['State'].get('Status', 'not running')}" for name in stopped]
     if not differs:  # the checks ask the services: only when everything else is as recorded
-        now = fingerprints(module, checks, params["timeout"]) if now is None else now
+        now = fingerprints(engine, checks, params["timeout"]) if now is None else now
         differs += [f"check {check['name']} answers differently" for check in checks
                     if now[check["name"]] is None or now[check["name"]] != check.get("answer")]
     result["differs"] = differs

@@ -306,7 +306,7 @@ def test_the_whole_stack_stops_in_one_step_with_its_data_kept_and_a_re_run_start
     run_playbook("site.yml")
     ids = {name: inspect(name)["Id"] for name in SERVICES}
     stop = run_playbook("playbooks/teardown.yml").output
-    assert container_steps(stop, "Stop") == [sorted(SERVICES)], stop[-3000:]  # side by side, in one docker stop
+    assert container_steps(stop, "Stop") == [sorted(SERVICES)], stop[-3000:]  # side by side, in one call
     assert {name: inspect(name)["State"]["Status"] for name in SERVICES} == dict.fromkeys(SERVICES, "exited")
 
     check = run_playbook("site.yml", "--tags", "base", "--check").output  # one phase is enough to see it

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
-from conftest import run_module
+from conftest import docker, never_started, run_module
 
 from ansible_collections.bestshot.devenv.plugins.modules import devenv_listing as module
-
-
-def docker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
 
 
 @pytest.fixture
@@ -28,6 +23,8 @@ def project():
     docker("network", "create", "--label", label, f"{name}-net")
     docker("network", "create", "--label", label, f"{name}-net-2")
     yield name
+    docker("rm", "--force", f"{name}-c")
+    docker("rmi", f"{name}-c-empty:latest")
     docker("volume", "rm", f"{name}-data", f"{name}-other-data")
     docker("network", "rm", f"{name}-net", f"{name}-net-2")
 
@@ -96,3 +93,12 @@ def test_only_the_container_named_with_a_port_may_hold_it():
         "spare_port: port 5434 on 127.0.0.1 is already in use by nginx (pid 7). Stop it, or set spare_port to a free "
         "port.",
     ]
+
+
+def test_the_wait_reports_a_container_that_is_not_running_or_absent_and_the_listing_follows_it(capsys, project):
+    never_started(f"{project}-c", "--label", f"dev.bestshot.devenv.project={project}")
+    listed = run_module(capsys, module, project=project, healthy=[f"{project}-c", f"{project}-gone"], timeout=60,
+                        images=False)
+    assert listed["health"] == {f"{project}-c": "created, health none", f"{project}-gone": "absent, health none"}
+    assert listed["images"] == [] and listed["changed"] is False
+    assert f"/{project}-c" in [name for container in listed["containers"] for name in container["Names"]]

@@ -10,7 +10,7 @@ import threading
 import uuid
 
 import pytest
-from conftest import run_module
+from conftest import docker, never_started, run_module
 
 from ansible_collections.bestshot.devenv.plugins.modules import devenv_quick_look as module
 
@@ -55,7 +55,18 @@ def stack(tmp_path, buckets):
 
 
 def ask(capsys, stack, **changes):
-    return run_module(capsys, module, path=stack["path"], key=changes.get("key", stack["key"]), project=stack["project"])
+    return run_module(capsys, module, path=stack["path"], key=changes.get("key", stack["key"]), project=stack["project"],
+                      start=changes.get("start", False))
+
+
+@pytest.fixture
+def container(stack):
+    """A container of the stack's project that was never started (and cannot start)."""
+    name = f"{stack['project']}-c"
+    image = never_started(name, "--label", f"dev.bestshot.devenv.project={stack['project']}")
+    yield name
+    docker("rm", "--force", name)
+    docker("rmi", image)
 
 
 def test_a_record_is_private_and_a_quick_look_at_the_same_stack_finds_it_settled(capsys, stack):
@@ -101,3 +112,12 @@ def test_a_missing_container_cannot_be_recorded(capsys, stack):
     result = run_module(capsys, module, record=True, containers=["no-such-container"], **stack)
     assert result["failed"] is True and "no-such-container" in result["msg"]
     assert not os.path.exists(stack["path"])
+
+
+def test_a_stopped_container_is_started_and_one_that_cannot_start_is_named(capsys, stack, container):
+    recorded = run_module(capsys, module, record=True, containers=[container], **stack)
+    assert [listed["Names"] for listed in recorded["containers"]] == [[f"/{container}"]]
+    assert ask(capsys, stack)["differs"] == [f"container {container} is created"]  # asked only: nothing started
+    look = ask(capsys, stack, start=True)
+    assert look["changed"] is True and look["started"] == [container] and look["settled"] is False
+    assert len(look["differs"]) == 1 and look["differs"][0].startswith(f"containers could not be started ({container}: ")

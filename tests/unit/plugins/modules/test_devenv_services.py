@@ -3,28 +3,13 @@ declared container into the Engine API's create request (the Molecule scenarios 
 
 from __future__ import annotations
 
-import io
 import json
-import subprocess
-import tarfile
 import uuid
 
 import pytest
-from conftest import run_module
+from conftest import docker, never_started, run_module
 
 from ansible_collections.bestshot.devenv.plugins.modules import devenv_services as module
-
-
-def docker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
-
-
-def tarfile_of_nothing() -> bytes:
-    """An empty tar archive: `docker import` makes an image with no files of it."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w"):
-        pass
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -34,7 +19,7 @@ def project():
     docker("network", "rm", f"{name}-net")
     docker("rm", "--force", "--volumes", f"{name}-c")
     docker("volume", "rm", f"{name}-data", f"{name}-logs")
-    docker("rmi", f"{name}-empty:latest")
+    docker("rmi", f"{name}-c-empty:latest")
 
 
 def test_it_makes_the_network_and_volumes_with_their_labels_once_and_check_mode_makes_nothing(capsys, project):
@@ -82,13 +67,8 @@ def test_a_container_that_is_not_there_is_not_removed_and_a_missing_one_cannot_b
 
 def test_a_purge_removes_containers_with_their_anonymous_volumes_then_named_volumes_and_needs_no_network(capsys, project):
     docker("volume", "create", f"{project}-data")
-    # A container (never started) of an empty image, with an anonymous volume (-v /scratch) and the named one.
-    empty = subprocess.run(["docker", "import", "-", f"{project}-empty:latest"], input=tarfile_of_nothing(),
-                           capture_output=True, check=False)
-    assert empty.returncode == 0, empty.stderr
-    created = docker("create", "--name", f"{project}-c", "-v", "/scratch", "-v", f"{project}-data:/data",
-                     f"{project}-empty:latest", "true")
-    assert created.returncode == 0, created.stderr
+    # A container (never started) with an anonymous volume (-v /scratch) and the named one.
+    never_started(f"{project}-c", "-v", "/scratch", "-v", f"{project}-data:/data")
     anonymous = [m["Name"] for m in json.loads(docker("inspect", f"{project}-c").stdout)[0]["Mounts"] if m["Type"] == "volume"
                  and m["Name"] != f"{project}-data"]
     args = dict(remove=[f"{project}-c", f"{project}-gone"], remove_anonymous_volumes=True,
@@ -140,3 +120,4 @@ def test_a_bad_duration_fails_before_anything_is_made(capsys, project):
         "name": f"{project}-c", "image": "postgres:17", "healthcheck": {"test": ["CMD", "true"], "interval": "2 s"}}])
     assert result["failed"] is True and "not a duration" in result["msg"]
     assert docker("network", "inspect", f"{project}-net").returncode != 0
+
