@@ -14,8 +14,9 @@ description:
   - Applies what C(bestshot.devenv)'s entry point C(services) worked out from one listing of the phase (its plan) -
     the project network and named volumes to create, the containers to create or recreate and start, those only
     stopped to start, and those of services switched off to remove - in one call to the Docker Engine API.
-  - Also what C(playbooks/teardown.yml) purges of every selected phase at once (entry point C(purge)), the containers
-    with their anonymous volumes, then named volumes.
+  - Also what C(playbooks/teardown.yml) stops (entry point C(stop)) or purges (entry point C(purge)) of every
+    selected phase at once. Stopped side by side, each with its own stop timeout; purged, the containers with their
+    anonymous volumes, then named volumes.
   - It does not compare containers itself. The plan names what differs (by a digest of each container's declared
     options, which is one of its labels, and the ID of the local image its tag names). A container to recreate is
     stopped (with its O(containers[].stop_timeout)) and removed first; its anonymous volumes are kept, as
@@ -117,6 +118,12 @@ options:
     type: list
     elements: str
     default: []
+  stop:
+    description: Containers to stop, side by side, each with the stop timeout it was made with (data kept). One that
+      does not exist or is not running is left as it is.
+    type: list
+    elements: str
+    default: []
   remove:
     description: Containers to remove, killed first when running (their volumes are kept, unless
       O(remove_anonymous_volumes)). A container that does not exist is left as it is.
@@ -193,6 +200,11 @@ created:
   sample: ["bestshot-postgres"]
 started:
   description: The existing containers started.
+  returned: always
+  type: list
+  elements: str
+stopped:
+  description: The running containers stopped.
   returned: always
   type: list
   elements: str
@@ -340,6 +352,16 @@ def start_container(engine, name):
     return None
 
 
+def stop_container(engine, name, seconds):
+    """Stops one running container (Docker waits its own stop timeout, `seconds`, before it kills it); returns an error
+    line or None."""
+    try:
+        engine.call("POST", f"/containers/{quote(name)}/stop", timeout=seconds + 60)
+    except EngineError as error:
+        return f"{name}: {error}"
+    return None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -366,6 +388,7 @@ def main():
                 ),
             ),
             start=dict(type="list", elements="str", default=[]),
+            stop=dict(type="list", elements="str", default=[]),
             remove=dict(type="list", elements="str", default=[]),
             remove_anonymous_volumes=dict(type="bool", default=False),
             remove_volumes=dict(type="list", elements="str", default=[]),
@@ -373,8 +396,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    result = dict(changed=False, network_created=False, volumes_created=[], created=[], started=[], removed=[],
-                  volumes_removed=[])
+    result = dict(changed=False, network_created=False, volumes_created=[], created=[], started=[], stopped=[],
+                  removed=[], volumes_removed=[])
     if (params["containers"] or params["volumes"]) and not params["network"]:
         module.fail_json(msg="network is required with containers or volumes", **result)
     try:
@@ -393,6 +416,9 @@ def main():
                 if not module.check_mode:
                     engine.call("POST", "/volumes/create", {"Name": volume, "Labels": labels})
                 result["volumes_created"].append(volume)
+        running = {name: details for name, details in ((name, engine.inspect(name) or {}) for name in params["stop"])
+                   if (details.get("State") or {}).get("Running")}
+        result["stopped"] = list(running)
         anonymous = "&v=true" if params["remove_anonymous_volumes"] else ""
         for name in params["remove"]:
             if engine.exists(f"/containers/{quote(name)}/json"):
@@ -410,14 +436,18 @@ def main():
     result["started"] = list(params["start"])
     errors = []
     if not module.check_mode:
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(params["containers"]) + len(params["start"])))) as pool:
+        jobs = len(params["containers"]) + len(params["start"]) + len(result["stopped"])
+        with ThreadPoolExecutor(max_workers=max(1, min(8, jobs))) as pool:
             made = pool.map(lambda spec: make_container(module, engine, spec, network), params["containers"])
             started = pool.map(lambda name: start_container(engine, name), params["start"])
-            errors = [error for error in [*made, *started] if error]
+            stopped = pool.map(lambda name: stop_container(engine, name, running[name]["Config"].get("StopTimeout") or 10),
+                               result["stopped"])
+            errors = [error for error in [*made, *started, *stopped] if error]
     result["changed"] = bool(result["network_created"] or result["volumes_created"] or result["created"]
-                             or result["started"] or result["removed"] or result["volumes_removed"])
+                             or result["started"] or result["stopped"] or result["removed"]
+                             or result["volumes_removed"])
     if errors:
-        module.fail_json(msg="Could not make every container: " + "; ".join(errors), **result)
+        module.fail_json(msg="Could not make, start or stop every container: " + "; ".join(errors), **result)
     module.exit_json(**result)
 
 

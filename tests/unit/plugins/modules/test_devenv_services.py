@@ -121,3 +121,9 @@ def test_a_bad_duration_fails_before_anything_is_made(capsys, project):
     assert result["failed"] is True and "not a duration" in result["msg"]
     assert docker("network", "inspect", f"{project}-net").returncode != 0
 
+
+def test_a_stop_leaves_a_container_that_is_not_running_or_does_not_exist_as_it_is(capsys, project):
+    never_started(f"{project}-c")
+    stopped = run_module(capsys, module, stop=[f"{project}-c", f"{project}-gone"])
+    assert stopped["changed"] is False and stopped["stopped"] == []
+    assert json.loads(docker("inspect", f"{project}-c").stdout)[0]["State"]["Status"] == "created"
