@@ -84,6 +84,13 @@ def recap(output: str) -> dict[str, int]:
     return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", lines[-1])}
 
 
+def task_ran(output: str, task: str) -> bool:
+    """Whether a run's output shows the task (its name as the output prints it after the role) at work: ok or
+    changed on the host, not skipped. The first task of that name counts."""
+    body = output.split(f"{task}]", 1)[-1].split("TASK [", 1)[0] if f"{task}]" in output else ""
+    return re.search(r"^(ok|changed): ", body, re.MULTILINE) is not None
+
+
 def docker(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
 

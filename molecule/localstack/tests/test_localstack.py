@@ -4,7 +4,6 @@ and back as configured after a restart. test_teardown.py (run last) purges the p
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 import urllib.request
@@ -12,7 +11,7 @@ import uuid
 
 import boto3
 
-from conftest import inspect, labelled, read_env_file, recap, run_playbook
+from conftest import inspect, labelled, read_env_file, recap, run_playbook, task_ran
 
 CONTAINER = "bestshot-localstack"
 VOLUME = "bestshot-localstack-data"
@@ -46,8 +45,7 @@ def get_json(path: str, endpoint: str = ENDPOINT) -> dict:
 
 def aws_modules_ran(output: str) -> bool:
     """Whether a run's output shows the AWS modules of the aws phase at work (its first one, the buckets)."""
-    task = output.split("Create the S3 buckets]", 1)[-1].split("TASK [", 1)[0]
-    return re.search(r"^(ok|changed): ", task, re.MULTILINE) is not None
+    return task_ran(output, "Create the S3 buckets")
 
 
 def wait_ready(endpoint: str = ENDPOINT, timeout: int = 120) -> None:

@@ -11,7 +11,8 @@ import uuid
 import psycopg
 import pytest
 
-from conftest import assert_nothing_created, docker, inspect, read_env_file, recap, run_playbook, state_dir, wait_for
+from conftest import (assert_nothing_created, docker, inspect, read_env_file, recap, run_playbook, state_dir, task_ran,
+                      wait_for)
 
 CONTAINER = "bestshot-postgres"
 
@@ -71,6 +72,16 @@ def test_teardown_on_a_fresh_machine_succeeds_and_changes_nothing(fresh_project)
         proc = run_playbook("playbooks/teardown.yml", "-e", json.dumps(extra))
         assert recap(proc.output)["changed"] == 0
     assert_nothing_created(fresh_project)
+
+
+def test_a_cold_start_creates_the_app_database_without_asking_first_and_a_later_run_asks_before_it_creates(fresh_project):
+    extra = json.dumps(fresh_project["extra_vars"])
+    check, create = "Check the app's role, database and extensions (as the app connects)", "Create the app's login role"
+    cold = run_playbook("site.yml", "--tags", "base", "-e", extra).output  # a volume of its own, made by this run
+    assert not task_ran(cold, check) and task_ran(cold, create), cold[-3000:]
+    again = run_playbook("site.yml", "--tags", "base", "-e", extra, "-e", "devenv_quick_look=false").output
+    assert task_ran(again, check) and not task_ran(again, create), again[-3000:]
+    assert recap(again)["changed"] == 0
 
 
 def test_passwords_never_appear_in_the_output_of_a_whole_lifecycle(fresh_project):
