@@ -27,14 +27,13 @@ author:
   - bestshot.devenv maintainers (@bestshot)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bestshot.devenv.engine
 attributes:
   check_mode:
     support: full
     details: Changes nothing in any mode.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   project:
     description: The project whose volumes are listed (label C(dev.bestshot.devenv.project)).
@@ -83,8 +82,6 @@ options:
     description: Whether to list the images (to plan containers; a status does not need them).
     type: bool
     default: true
-notes:
-  - Talks to the engine of C(DOCKER_HOST) (unix:// or tcp://, TLS with C(DOCKER_TLS_VERIFY)) or the default socket.
 """
 
 EXAMPLES = r"""

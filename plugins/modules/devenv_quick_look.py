@@ -25,13 +25,13 @@ description:
     asks the checks. This is how a re-run after C(teardown) stop comes back without running any phase.
   - It also returns the project's containers, as C(community.docker.docker_host_info) lists them, for the status
     report.
-  - It asks the Docker Engine API at C(DOCKER_HOST) (C(unix://) or C(tcp://), TLS with C(DOCKER_TLS_VERIFY)), or at
-    the default socket, as the C(community.docker) modules do. A check's command runs as C(docker exec) runs it, its
-    O(checks[].env) in the request, never in a process list.
+  - A check's command runs as C(docker exec) runs it, its O(checks[].env) in the request to the engine, never in a
+    process list.
 author:
   - bestshot.devenv maintainers (@bestshot)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bestshot.devenv.engine
 attributes:
   check_mode:
     support: full
@@ -39,8 +39,6 @@ attributes:
       whether it would.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   path:
     description: The file the record is kept in. Its directory is made (0700) when missing; the one above it must

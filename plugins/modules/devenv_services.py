@@ -24,13 +24,12 @@ description:
   - Containers are created and started, and stopped ones started, side by side (up to eight at once).
     C(community.docker.docker_container) would take a call of its own per container, most of it spent loading the
     module and comparing the container in full.
-  - Talks to the engine named by C(DOCKER_HOST) (C(unix://) or C(tcp://); with C(DOCKER_TLS_VERIFY) set, TLS with the
-    certificates in C(DOCKER_CERT_PATH)), or the default socket C(/var/run/docker.sock), as the C(community.docker)
-    modules do by default. An image that is missing is pulled with the C(docker) command line client.
+  - An image that is missing is pulled with the C(docker) command line client.
 author:
   - bestshot.devenv maintainers (@bestshot)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bestshot.devenv.engine
 attributes:
   check_mode:
     support: full
@@ -38,8 +37,6 @@ attributes:
       and the images exist.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   network:
     description:
