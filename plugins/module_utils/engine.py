@@ -94,6 +94,15 @@ class Engine:
             raise
         return True
 
+    def image_id(self, reference):
+        """The ID of the local image the reference names now, or None when there is none."""
+        try:
+            return self.call("GET", f"/images/{quote(reference, safe='')}/json")["Id"]
+        except EngineError as error:
+            if error.status == 404:
+                return None
+            raise
+
     def inspect(self, name):
         """A container's details (as `docker inspect` shows them), or None when there is none of that name."""
         try:
@@ -137,6 +146,15 @@ class Engine:
 
 
 HEALTHY = "running, health healthy"
+
+
+def start(engine, name, timeout=None):
+    """Starts one existing container; returns an error line ("name: what the engine said") or None."""
+    try:
+        engine.call("POST", f"/containers/{quote(name)}/start", timeout=timeout)
+    except EngineError as error:
+        return f"{name}: {error}"
+    return None
 
 
 def state_line(details):

@@ -205,7 +205,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.bestshot.devenv.plugins.module_utils.engine import HEALTHY, Engine, EngineError
+from ansible_collections.bestshot.devenv.plugins.module_utils.engine import HEALTHY, Engine, EngineError, start
 from ansible_collections.bestshot.devenv.plugins.module_utils.files import write_atomically
 from ansible_collections.bestshot.devenv.plugins.module_utils.labels import PROJECT_LABEL
 
@@ -241,10 +241,9 @@ def image_ids(engine, references):
     """The ID of the local image each reference names now (absent when there is none)."""
     found = {}
     for reference in sorted(set(references)):
-        try:
-            found[reference] = engine.call("GET", f"/images/{quote(reference, safe='')}/json")["Id"]
-        except EngineError:
-            pass
+        image_id = engine.image_id(reference)
+        if image_id is not None:
+            found[reference] = image_id
     return found
 
 
@@ -325,15 +324,8 @@ def start_healthy(engine, names, seconds, healthy):
     """Starts the containers side by side and waits until each is running and healthy (or has no health check),
     calling healthy(name) once for each as soon as it is; returns what went wrong, one line each (empty when all are
     healthy). Gives up on a container that stops again at once."""
-    def start(name):
-        try:
-            engine.call("POST", f"/containers/{quote(name)}/start", timeout=seconds)
-            return None
-        except EngineError as error:
-            return f"{name}: {error}"
-
     with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-        failed = [line for line in pool.map(start, names) if line]
+        failed = [line for line in pool.map(lambda name: start(engine, name, seconds), names) if line]
     if failed:
         return [f"containers could not be started ({'; '.join(failed)})"]
     report = engine.wait_healthy(names, seconds, healthy)

@@ -226,7 +226,7 @@ from urllib.parse import quote
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bestshot.devenv.plugins.module_utils.docker_cli import docker
-from ansible_collections.bestshot.devenv.plugins.module_utils.engine import Engine, EngineError
+from ansible_collections.bestshot.devenv.plugins.module_utils.engine import Engine, EngineError, start
 
 DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 NANOSECONDS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
@@ -318,15 +318,11 @@ def volume_specs(volumes, labels):
     return specs
 
 
-def image_path(reference):
-    return f"/images/{quote(reference, safe='')}/json"
-
-
 def make_container(module, engine, spec, network):
     """Recreates (or creates) and starts one container; returns an error line or None."""
     name = spec["name"]
     try:
-        if not engine.exists(image_path(spec["image"])):
+        if engine.image_id(spec["image"]) is None:
             code, dummy, err = docker(module, "pull", spec["image"])
             if code != 0:
                 return f"{name}: the image {spec['image']} is not there and could not be pulled ({err.strip()})"
@@ -336,15 +332,6 @@ def make_container(module, engine, spec, network):
         created = engine.call("POST", f"/containers/create?name={quote(name)}", container_body(spec, network))
         engine.call("POST", f"/containers/{created['Id']}/start")
     except (EngineError, ValueError) as error:
-        return f"{name}: {error}"
-    return None
-
-
-def start_container(engine, name):
-    """Starts one existing container; returns an error line or None."""
-    try:
-        engine.call("POST", f"/containers/{quote(name)}/start")
-    except EngineError as error:
         return f"{name}: {error}"
     return None
 
@@ -436,7 +423,7 @@ def main():
         jobs = len(params["containers"]) + len(params["start"]) + len(result["stopped"])
         with ThreadPoolExecutor(max_workers=max(1, min(8, jobs))) as pool:
             made = pool.map(lambda spec: make_container(module, engine, spec, network), params["containers"])
-            started = pool.map(lambda name: start_container(engine, name), params["start"])
+            started = pool.map(lambda name: start(engine, name), params["start"])
             stopped = pool.map(lambda name: stop_container(engine, name, running[name]["Config"].get("StopTimeout") or 10),
                                result["stopped"])
             errors = [error for error in [*made, *started, *stopped] if error]
