@@ -69,8 +69,8 @@ options:
       - Containers to wait for before listing, until each is running and healthy (or running without a health
         check). The engine is asked twice a second. The wait gives up on one that is not running (it will not
         become healthy) and after O(timeout).
-      - One that does not become healthy does not fail the module; RV(health) says how each was last seen, for the
-        caller to name it and what to do.
+      - One that does not become healthy does not fail the module; RV(unhealthy) names it and RV(health) says how
+        each was last seen, for the caller to say what to do.
     type: list
     elements: str
     default: []
@@ -108,8 +108,8 @@ EXAMPLES = r"""
 
 - name: Name a container that did not become healthy
   ansible.builtin.assert:
-    that: listing.health | dict2items | rejectattr('value', 'equalto', 'running, health healthy') | length == 0
-    fail_msg: "Not healthy: {{ listing.health }}"
+    that: listing.unhealthy | length == 0
+    fail_msg: "Not healthy: {{ listing.unhealthy | join(', ') }} (as last seen: {{ listing.health }})"
 """
 
 RETURN = r"""
@@ -140,6 +140,12 @@ health:
   returned: always
   type: dict
   sample: {"bestshot-postgres": "running, health healthy", "bestshot-pgadmin": "running, health starting"}
+unhealthy:
+  description: The containers of O(healthy) that were not healthy when the wait ended, in the order given.
+  returned: always
+  type: list
+  elements: str
+  sample: ["bestshot-pgadmin"]
 host_info:
   description: The engine's version.
   returned: when the engine answered
@@ -159,7 +165,7 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bestshot.devenv.plugins.module_utils.engine import Engine, EngineError
+from ansible_collections.bestshot.devenv.plugins.module_utils.engine import HEALTHY, Engine, EngineError
 from ansible_collections.bestshot.devenv.plugins.module_utils.labels import PROJECT_LABEL
 
 # A line of `ss -H -l -t -n -p`: state, queues, local address:port, peer, then users:(("name",pid=N,fd=N)) when the
@@ -242,11 +248,13 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    result = dict(changed=False, containers=[], volumes=[], networks=[], images=[], held=[], health={})
+    result = dict(changed=False, containers=[], volumes=[], networks=[], images=[], held=[], health={},
+                  unhealthy=[])
     try:
         engine = Engine(os.environ)
         if params["healthy"]:
             result["health"] = engine.wait_healthy(params["healthy"], params["timeout"])
+            result["unhealthy"] = [name for name in params["healthy"] if result["health"][name] != HEALTHY]
         labels = json.dumps({"label": [f"{PROJECT_LABEL}={params['project']}"]})
         result["host_info"] = {"ServerVersion": (engine.call("GET", "/version") or {}).get("Version")}
         result["containers"] = engine.call("GET", "/containers/json?all=1") or []

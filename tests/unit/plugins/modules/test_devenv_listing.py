@@ -100,5 +100,6 @@ def test_the_wait_reports_a_container_that_is_not_running_or_absent_and_the_list
     listed = run_module(capsys, module, project=project, healthy=[f"{project}-c", f"{project}-gone"], timeout=60,
                         images=False)
     assert listed["health"] == {f"{project}-c": "created, health none", f"{project}-gone": "absent, health none"}
+    assert listed["unhealthy"] == [f"{project}-c", f"{project}-gone"]
     assert listed["images"] == [] and listed["changed"] is False
     assert f"/{project}-c" in [name for container in listed["containers"] for name in container["Names"]]
